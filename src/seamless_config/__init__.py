@@ -1,0 +1,189 @@
+"""seamless-config: where a Seamless pipeline runs, and against which storage.
+
+Scripts call ``init()``; notebooks ``await ainit()``. Both read
+``seamless.yaml`` and ``seamless.profile.yaml`` (see the docs), bring up the
+selected cluster's services and wire them into the Seamless runtime.
+
+Importing this package is cheap: it loads no Seamless runtime, no asyncssh
+and no aiohttp; those come when they are needed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from typing import Any, Optional
+
+from .errors import ConfigFileError, ConfigurationError
+from .extern_clients import collect_remote_clients, set_remote_clients, set_remote_clients_from_env
+from .state import STATE, seamless_cache_dir
+
+__version__ = "0.4.0"
+
+__all__ = [
+    "init",
+    "ainit",
+    "set_stage",
+    "aset_stage",
+    "set_substage",
+    "aset_substage",
+    "set_nparallel",
+    "get_nparallel",
+    "set_workdir",
+    "select_record",
+    "change_stage",
+    "get_seamless_cache",
+    "collect_remote_clients",
+    "set_remote_clients",
+    "set_remote_clients_from_env",
+    "ConfigurationError",
+    "ConfigFileError",
+]
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+_UNSET: Any = _Unset()
+
+
+def get_seamless_cache() -> Optional[str]:
+    """The ``SEAMLESS_CACHE`` directory (absolute), or None."""
+    return seamless_cache_dir()
+
+
+def get_workdir() -> str:
+    """The directory whose configuration files are read (default: the current directory)."""
+    return STATE.get_workdir()
+
+
+def _caller_directory(depth: int) -> Optional[str]:
+    """The directory of the script *depth* frames up, or None (interactive use)."""
+    try:
+        frame = sys._getframe(depth + 1)
+    except ValueError:
+        return None
+    filename = frame.f_globals.get("__file__")
+    del frame
+    if not filename:
+        return None
+    return os.path.abspath(filename if os.path.isdir(filename) else os.path.dirname(filename))
+
+
+def _apply_workdir(workdir: Any, depth: int) -> None:
+    if workdir is not _UNSET:
+        STATE.set_workdir(None if workdir is None else os.fspath(workdir))
+    elif not STATE.workdir_set:
+        STATE.set_workdir(_caller_directory(depth + 1))
+
+
+def set_workdir(workdir: Any = _UNSET) -> None:
+    """Read configuration from *workdir*; without argument, from the calling script's directory."""
+    _apply_workdir(workdir, 1)
+
+
+def _is_seamless_worker() -> bool:
+    module = sys.modules.get("seamless")
+    is_worker = getattr(module, "is_worker", None)
+    if not callable(is_worker):
+        return False
+    try:
+        return bool(is_worker())
+    except Exception:
+        return False
+
+
+def _configure(stage: Optional[str], substage: Optional[str]) -> bool:
+    """Resolve the configuration for *stage*; True if the backends must be (re)activated."""
+    from .select import select_stage, select_substage
+
+    with STATE.lock:
+        if STATE.remote_clients_set:
+            raise RuntimeError("remote clients are already set (set_remote_clients); the stage cannot change")
+        stage_changed = STATE.selection.stage != stage or not STATE.initialized
+        select_stage(stage)
+        select_substage(substage)
+        STATE.load_files()
+        for message in _requirements():
+            warnings.warn(message, UserWarning, stacklevel=4)
+        return stage_changed
+
+
+def _requirements() -> list[str]:
+    from .core.resolved import check_requirements
+
+    return check_requirements(STATE.selection)
+
+
+def change_stage() -> None:
+    """(Re)activate the Seamless backends for the current selection."""
+    from .activation import activate_backends
+
+    with STATE.lock:
+        activate_backends(STATE.snapshot())
+        STATE.initialized = True
+
+
+def set_stage(stage: Optional[str] = None, substage: Optional[str] = None, *, workdir: Any = _UNSET) -> None:
+    """Select *stage* (and *substage*), re-read all configuration and (re)activate the backends."""
+    _apply_workdir(workdir, 1)
+    if _configure(stage, substage):
+        _bring_up()
+
+
+def set_substage(substage: Optional[str] = None) -> None:
+    """Select *substage* within the current stage."""
+    set_stage(STATE.selection.stage, substage, workdir=STATE.workdir if STATE.workdir_set else _UNSET)
+
+
+def init(*, workdir: Any = _UNSET) -> None:
+    """Read the configuration and bring up its services; a no-op once initialised."""
+    if _is_seamless_worker() or STATE.initialized:
+        return
+    _apply_workdir(workdir, 1)
+    set_stage(workdir=_UNSET)
+
+
+def _bring_up() -> None:
+    change_stage()
+
+
+async def ainit(*, workdir: Any = _UNSET) -> None:
+    """``init()`` for code already inside an event loop (Jupyter, asyncio programs)."""
+    if _is_seamless_worker() or STATE.initialized:
+        return
+    _apply_workdir(workdir, 1)
+    await aset_stage(workdir=_UNSET)
+
+
+async def aset_stage(stage: Optional[str] = None, substage: Optional[str] = None, *, workdir: Any = _UNSET) -> None:
+    """``set_stage()`` for code inside an event loop."""
+    _apply_workdir(workdir, 1)
+    if _configure(stage, substage):
+        change_stage()
+
+
+async def aset_substage(substage: Optional[str] = None) -> None:
+    await aset_stage(STATE.selection.stage, substage, workdir=STATE.workdir if STATE.workdir_set else _UNSET)
+
+
+def set_nparallel(nparallel: int) -> None:
+    from .select import select_nparallel
+
+    select_nparallel(nparallel)
+
+
+def get_nparallel() -> int:
+    from .select import get_nparallel as _get
+
+    return _get()
+
+
+def select_record(record: bool) -> None:
+    """Capture full execution records (True) or minimal ones (False, the default)."""
+    from .select import select_record as _select
+
+    _select(record)

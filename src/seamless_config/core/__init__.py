@@ -1,0 +1,1 @@
+"""Pure configuration resolution: files -> commands -> a frozen resolved configuration."""

@@ -1,0 +1,321 @@
+"""Build the launch dicts that remote-http-launcher takes, from a cluster and a storage scope.
+
+Pure functions: the caller supplies everything (cluster, scope, queue, node,
+record flag, forwarded clients). The dicts equal what the reference produced
+for the same inputs, plus a ``meta`` block that the launcher writes into the
+server's state file (``seamless-service-ps`` reads it).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigurationError
+from .model import Cluster, Frontend, Queue
+from .yaml_io import parse_yaml
+
+_PLACEHOLDER = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*")
+_CLUSTER_STRINGS = {
+    "local": "distributed::LocalCluster",
+    "slurm": "dask_jobqueue::SLURMCluster",
+    "oar": "dask_jobqueue::OARCluster",
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which storage and which job-dispatch scope a service belongs to."""
+
+    cluster: str
+    project: str
+    subproject: str | None = None
+    stage: str | None = None
+    substage: str | None = None
+
+    @property
+    def project_subdir(self) -> str:
+        return "/" + self.project + ("/" + self.subproject if self.subproject else "")
+
+    @property
+    def stage_dir(self) -> str:
+        return "/STAGE-" + self.stage if self.stage else ""
+
+    @property
+    def stage_subdir(self) -> str:
+        if self.stage and self.substage:
+            return self.stage_dir + "SUBSTAGE-" + self.substage
+        return self.stage_dir
+
+    def storage_path(self, base: str) -> str:
+        """``<base>/<project>[/<subproject>][/STAGE-<stage>]``"""
+        return base + self.project_subdir + self.stage_dir
+
+
+@lru_cache(maxsize=1)
+def tool_definitions() -> dict[str, Any]:
+    text = resources.files("seamless_config.core").joinpath("tools.yaml").read_text("utf-8")
+    data = parse_yaml(text, Path("seamless_config/core/tools.yaml")).data
+    assert isinstance(data, dict)
+    return data
+
+
+def _fill(template: str, injected: dict[str, str]) -> str:
+    return _PLACEHOLDER.sub(lambda m: injected[m.group()[1:]], template)
+
+
+def _assemble(
+    tool: str,
+    added: dict[str, Any],
+    injected: dict[str, str],
+    *,
+    is_local_cluster: bool,
+    meta: dict[str, Any],
+) -> dict[str, Any]:
+    spec = tool_definitions()[tool]
+    missing = [name for name in spec["inject"] if name not in injected]
+    assert not missing, (tool, missing)
+    result = copy.deepcopy(added)
+    result.update(copy.deepcopy(spec["fixed"]))
+    for field, template in spec["templates"].items():
+        result[field] = _fill(template, injected)
+    if is_local_cluster:
+        # The machine's own cluster: the launcher runs the service here, no SSH.
+        for key in ("hostname", "ssh_hostname", "tunnel"):
+            result.pop(key, None)
+    if not result.get("tunnel"):
+        result.pop("tunnel", None)
+    for key in spec["prune_none"]:
+        if result.get(key) is None:
+            result.pop(key, None)
+    result["meta"] = meta
+    return result
+
+
+def _frontend(cluster: Cluster, service: str, frontend_name: str | None) -> Frontend:
+    frontend = cluster.frontend_for(service, frontend_name)
+    if frontend is None:
+        where = f" named '{frontend_name}'" if frontend_name is not None else ""
+        raise ConfigurationError(
+            f"No frontend{where} of cluster '{cluster.name}' can host a {service}: "
+            f"add a '{service}:' section to one of its frontends"
+        )
+    return frontend
+
+
+def _host_fields(cluster: Cluster, frontend: Frontend) -> dict[str, Any]:
+    fields: dict[str, Any] = {"tunnel": cluster.tunnel, "hostname": frontend.hostname}
+    if frontend.ssh_hostname is not None:
+        fields["ssh_hostname"] = frontend.ssh_hostname
+    return fields
+
+
+def _meta(service: str, scope: Scope, mode: str | None, queue: str | None) -> dict[str, Any]:
+    return {
+        "service": service,
+        "cluster": scope.cluster,
+        "mode": mode,
+        "project": scope.project,
+        "subproject": scope.subproject,
+        "stage": scope.stage,
+        "substage": scope.substage,
+        "queue": queue,
+    }
+
+
+def _injected(scope: Scope, mode: str) -> dict[str, str]:
+    return {
+        "CLUSTER": scope.cluster,
+        "MODE": mode,
+        "PROJECTSUBDIR": scope.project_subdir,
+        "STAGEDIR": scope.stage_dir,
+        "STAGESUBDIR": scope.stage_subdir,
+    }
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in ("ro", "rw"):
+        raise ValueError(f"mode must be 'ro' or 'rw', not {mode!r}")
+
+
+def hashserver_launch(
+    cluster: Cluster, scope: Scope, mode: str, *, is_local_cluster: bool,
+    frontend_name: str | None = None, queue: str | None = None,
+) -> dict[str, Any]:
+    _check_mode(mode)
+    scope = Scope(scope.cluster, scope.project, scope.subproject, scope.stage, None)
+    frontend = _frontend(cluster, "hashserver", frontend_name)
+    spec = frontend.hashserver
+    assert spec is not None
+    added = _host_fields(cluster, frontend)
+    added.update(network_interface=spec.network_interface, conda=spec.conda,
+                 port_start=spec.port_start, port_end=spec.port_end)
+    injected = _injected(scope, mode) | {"BUFFERDIR": spec.bufferdir}
+    return _assemble("hashserver", added, injected, is_local_cluster=is_local_cluster,
+                     meta=_meta("hashserver", scope, mode, queue))
+
+
+def database_launch(
+    cluster: Cluster, scope: Scope, mode: str, *, is_local_cluster: bool,
+    frontend_name: str | None = None, queue: str | None = None,
+) -> dict[str, Any]:
+    _check_mode(mode)
+    scope = Scope(scope.cluster, scope.project, scope.subproject, scope.stage, None)
+    frontend = _frontend(cluster, "database", frontend_name)
+    spec = frontend.database
+    assert spec is not None
+    added = _host_fields(cluster, frontend)
+    added.update(network_interface=spec.network_interface, conda=spec.conda,
+                 port_start=spec.port_start, port_end=spec.port_end)
+    injected = _injected(scope, mode) | {"DATABASE_DIR": spec.database_dir}
+    return _assemble("database", added, injected, is_local_cluster=is_local_cluster,
+                     meta=_meta("database", scope, mode, queue))
+
+
+def jobserver_launch(
+    cluster: Cluster, scope: Scope, *, is_local_cluster: bool, remote_clients: dict[str, Any],
+    record: bool, frontend_name: str | None = None, queue: str | None = None,
+) -> dict[str, Any]:
+    frontend = _frontend(cluster, "jobserver", frontend_name)
+    spec = frontend.jobserver
+    assert spec is not None
+    if cluster.workers is None:
+        raise ConfigurationError(
+            f"Cluster '{cluster.name}' has a jobserver but no 'workers': add 'workers: <N>' to its definition"
+        )
+    added: dict[str, Any] = {"workers": cluster.workers}
+    added.update(_host_fields(cluster, frontend))
+    added.update(network_interface=spec.network_interface, conda=spec.conda,
+                 port_start=spec.port_start, port_end=spec.port_end)
+    added["file_parameters"] = dict(remote_clients) | {"record": record}
+    return _assemble("jobserver", added, _injected(scope, "rw"), is_local_cluster=is_local_cluster,
+                     meta=_meta("jobserver", scope, None, queue))
+
+
+def _queue(cluster: Cluster, queue_name: str | None) -> Queue:
+    name = queue_name or cluster.default_queue
+    queues = cluster.queues or {}
+    if name is None:
+        raise ConfigurationError(
+            f"No queue selected and cluster '{cluster.name}' has no default queue: "
+            "add 'queue: <name>' to seamless.profile.yaml or 'default_queue' to the cluster"
+        )
+    if name not in queues:
+        raise ConfigurationError(f"Cluster '{cluster.name}' has no queue '{name}'")
+    return queues[name]
+
+
+def _cluster_string(cluster: Cluster) -> str:
+    if cluster.type is None:
+        raise ConfigurationError(
+            f"Cluster '{cluster.name}' needs 'type' (local, slurm or oar) to run a Dask scheduler"
+        )
+    return _CLUSTER_STRINGS[cluster.type]
+
+
+def _node_directives(cluster: Cluster, node: str | None, directives: list[str]) -> None:
+    if node is None:
+        return
+    if cluster.type == "slurm":
+        flag = f"--nodelist={node}"
+        if flag not in directives:
+            directives.append(flag)
+    elif cluster.type == "oar":
+        directives.extend(["-p", f"host='{node}'"])
+    else:
+        raise ConfigurationError(f"Node selection is not supported for cluster type '{cluster.type}'")
+
+
+def _dask_common(cluster: Cluster, queue: Queue) -> dict[str, Any]:
+    """Job-queue and Dask parameters shared by the Seamless and the pure daskserver."""
+    cores = queue.cores
+    if cores is None and cluster.type == "local":
+        cores = cluster.workers
+    return {
+        "walltime": queue.walltime,
+        "cores": cores,
+        "job_cores": queue.job_cores,
+        "memory": queue.memory,
+        "tmpdir": queue.tmpdir,
+        "partition": queue.partition,
+        "project": queue.project,
+        "memory_per_core_property_name": cluster.memory_per_core_property_name,
+        "job_script_prologue": queue.job_script_prologue,
+        "processes": queue.processes,
+        "unknown-task-duration": queue.unknown_task_duration,
+        "target-duration": queue.target_duration,
+        "lifetime-stagger": queue.lifetime_stagger,
+        "lifetime": queue.lifetime,
+        "dask-resources": queue.dask_resources,
+        "interactive": queue.interactive,
+        "maximum_jobs": queue.maximum_jobs,
+        "extra_dask_config": queue.extra_dask_config,
+    }
+
+
+def _dask_added(cluster: Cluster, frontend: Frontend, queue: Queue) -> dict[str, Any]:
+    spec = frontend.daskserver
+    assert spec is not None
+    added: dict[str, Any] = {"cluster_string": _cluster_string(cluster)}
+    added.update(_host_fields(cluster, frontend))
+    added.update(network_interface=spec.network_interface, conda=queue.conda,
+                 port_start=spec.port_start, port_end=spec.port_end)
+    return added
+
+
+def daskserver_launch(
+    cluster: Cluster, scope: Scope, *, is_local_cluster: bool, queue_name: str | None,
+    node: str | None, record: bool, frontend_name: str | None = None,
+) -> dict[str, Any]:
+    frontend = _frontend(cluster, "daskserver", frontend_name)
+    _cluster_string(cluster)
+    queue = _queue(cluster, queue_name)
+    added = _dask_added(cluster, frontend, queue)
+    params = _dask_common(cluster, queue)
+    params["exclusive"] = queue.exclusive
+    params["worker_threads"] = queue.worker_threads
+    directives = list(queue.job_extra_directives or [])
+    _node_directives(cluster, node, directives)
+    if queue.exclusive:
+        if queue.cores is not None:
+            params["job_cores"] = queue.cores
+        elif cluster.type == "slurm":
+            if "--exclusive" not in directives:
+                directives.append("--exclusive")
+        elif cluster.type == "oar":
+            params["resource_spec"] = "/nodes=1"
+    params["job_extra_directives"] = directives or None
+    params["record"] = record
+    added["file_parameters"] = {k: v for k, v in params.items() if v is not None}
+    return _assemble("daskserver", added, _injected(scope, "rw"), is_local_cluster=is_local_cluster,
+                     meta=_meta("daskserver", scope, None, queue.name))
+
+
+def pure_daskserver_launch(
+    cluster: Cluster, *, is_local_cluster: bool, queue_name: str | None, node: str | None,
+    frontend_name: str | None = None,
+) -> dict[str, Any]:
+    frontend = _frontend(cluster, "daskserver", frontend_name)
+    _cluster_string(cluster)
+    queue = _queue(cluster, queue_name)
+    added = _dask_added(cluster, frontend, queue)
+    params = _dask_common(cluster, queue)
+    directives = list(queue.job_extra_directives or [])
+    _node_directives(cluster, node, directives)
+    if queue.exclusive and queue.cores is None and cluster.type == "oar":
+        params["resource_spec"] = "/nodes=1"
+    params["job_extra_directives"] = directives or None
+    params["worker_threads"] = 2 if queue.worker_threads is None else queue.worker_threads
+    if params["maximum_jobs"] is None and cluster.type == "local":
+        params["maximum_jobs"] = cluster.workers
+    params["pure_dask"] = True
+    added["file_parameters"] = {k: v for k, v in params.items() if v is not None}
+    meta = {"service": "pure_daskserver", "cluster": cluster.name, "mode": None, "project": None,
+            "subproject": None, "stage": None, "substage": None, "queue": queue.name}
+    return _assemble("pure_daskserver", added, {"CLUSTER": cluster.name, "QUEUE": queue.name},
+                     is_local_cluster=is_local_cluster, meta=meta)

@@ -1,0 +1,80 @@
+"""Safe-name checks for every string that reaches a launcher template, a path or a shell word.
+
+remote-http-launcher evaluates ``key`` and ``command`` as Python f-strings, and
+the hostnames become SSH arguments. A name from a YAML file must therefore be
+data, never code: anything outside a conservative alphabet is refused here,
+before it is stored, with a message that says what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import Location, UnsafeNameError
+
+# Letters, digits, '_', '.', '-' and '+'; must start with a letter, digit or '_'.
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
+# Hostnames, IPv4 and bracket-less IPv6 literals; never starting with '-' (ssh option injection).
+_HOST = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.:-]*[A-Za-z0-9_])?")
+# Directory paths: the launcher's own alphabet (no quotes, braces, '$' or whitespace),
+# not starting with '-' so that a path can never be read as an option.
+_PATH = re.compile(r"[A-Za-z0-9@_./~][A-Za-z0-9@_./~-]*")
+
+NAME_RULE = "letters, digits, '_', '.', '-' and '+', starting with a letter, digit or '_'"
+
+
+def _refuse(kind: str, value: object, rule: str, location: Location | None) -> UnsafeNameError:
+    return UnsafeNameError(f"{kind} {value!r} is not allowed: use {rule}", location)
+
+
+def check_name(kind: str, value: object, location: Location | None = None) -> str:
+    """A project, stage, substage, cluster, queue or conda environment name."""
+    if not isinstance(value, str):
+        raise UnsafeNameError(f"{kind} must be a string, not {type(value).__name__}", location)
+    if not _NAME.fullmatch(value):
+        raise _refuse(kind, value, NAME_RULE, location)
+    if "--" in value:
+        raise UnsafeNameError(f"{kind} {value!r} must not contain '--' (it separates key parts)", location)
+    if "STAGE-" in value:
+        raise UnsafeNameError(f"{kind} {value!r} must not contain 'STAGE-' (it marks stage directories)", location)
+    return value
+
+
+def check_subproject(value: object, location: Location | None = None) -> str:
+    """A subproject: like a name, but '/' may separate path components."""
+    if not isinstance(value, str):
+        raise UnsafeNameError(f"subproject must be a string, not {type(value).__name__}", location)
+    parts = value.split("/")
+    for part in parts:
+        if not _NAME.fullmatch(part):
+            raise _refuse("subproject", value, NAME_RULE + ", with '/' between parts", location)
+    if "--" in value:
+        raise UnsafeNameError(f"subproject {value!r} must not contain '--'", location)
+    if "STAGE-" in value:
+        raise UnsafeNameError(f"subproject {value!r} must not contain 'STAGE-'", location)
+    return value
+
+
+def check_host(kind: str, value: object, location: Location | None = None) -> str:
+    """A hostname, SSH alias or network interface address."""
+    if not isinstance(value, str):
+        raise UnsafeNameError(f"{kind} must be a string, not {type(value).__name__}", location)
+    if not _HOST.fullmatch(value):
+        raise _refuse(
+            kind, value, "a hostname or IP address (letters, digits, '.', '-', '_', ':'; not starting with '-')", location
+        )
+    return value
+
+
+def check_path(kind: str, value: object, location: Location | None = None) -> str:
+    """A directory on a frontend (bufferdir, database_dir)."""
+    if not isinstance(value, str):
+        raise UnsafeNameError(f"{kind} must be a string, not {type(value).__name__}", location)
+    if not _PATH.fullmatch(value) or "/../" in value + "/":
+        raise _refuse(
+            kind,
+            value,
+            "a path of letters, digits and '@_./~-', not starting with '-' and without '..'",
+            location,
+        )
+    return value

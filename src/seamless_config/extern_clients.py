@@ -1,0 +1,127 @@
+"""Forward the active buffer/database clients to worker processes (and restore them there).
+
+``collect_remote_clients`` describes the clients this process uses;
+``set_remote_clients`` defines the same clients in a worker, *instead of*
+reading configuration files. ``SEAMLESS_REMOTE_CLIENTS`` carries the JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from .state import STATE, seamless_cache_dir
+
+__all__ = ["collect_remote_clients", "set_remote_clients", "set_remote_clients_from_env"]
+
+ENV_VAR = "SEAMLESS_REMOTE_CLIENTS"
+_FORWARDED_FIELDS = ("directory", "url", "remote_url", "remote_directory")
+
+
+def _describe(info: dict[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"readonly": info["readonly"]}
+    entry.update({k: info[k] for k in _FORWARDED_FIELDS if info.get(k) is not None})
+    return entry
+
+
+def collect_remote_clients(cluster: str) -> dict[str, list[dict[str, Any]]]:
+    """``{"database": [...], "buffer": [...]}``: extern clients plus those launched on *cluster*."""
+    from seamless_remote import buffer_remote, database_remote
+
+    result: dict[str, list[dict[str, Any]]] = {}
+    for kind, module in (("database", database_remote), ("buffer", buffer_remote)):
+        entries = [_describe(info) for info in module.inspect_extern_clients()]
+        entries += [
+            _describe(info) for info in module.inspect_launched_clients() if info.get("cluster") == cluster
+        ]
+        result[kind] = entries
+    return {"database": result["database"], "buffer": result["buffer"]}
+
+
+def set_remote_clients(clients: dict[str, list[dict[str, Any]]], in_remote: bool = False) -> None:
+    """Use *clients* (from ``collect_remote_clients``); must come before ``init()``.
+
+    With ``in_remote=True`` the worker runs inside the cluster and uses the
+    services' cluster-internal addresses (``remote_url``/``remote_directory``).
+    """
+    from seamless_remote import buffer_remote, database_remote
+
+    with STATE.lock:
+        if STATE.initialized:
+            raise RuntimeError("set_remote_clients() must be called before init()")
+        STATE.remote_clients_set = True
+
+    database_names = []
+    for index, entry in enumerate(clients.get("database", [])):
+        url = entry.get("remote_url" if in_remote else "url")
+        if url is None:
+            raise ValueError(f"database client {index} has no {'remote_url' if in_remote else 'url'}")
+        name = f"extern-db-{index}"
+        database_remote.define_extern_client(name, "database", url=url, readonly=entry.get("readonly", True))
+        database_names.append(name)
+    database_remote.activate(no_main=True, extern_clients=database_names)
+
+    buffer_names = []
+    for index, entry in enumerate(clients.get("buffer", [])):
+        readonly = entry.get("readonly", True)
+        url = entry.get("remote_url" if in_remote else "url")
+        directory = entry.get("remote_directory" if in_remote else "directory")
+        if directory is not None and in_remote:
+            directory = os.path.expanduser(directory)
+        if directory is None and url is None:
+            raise ValueError(f"buffer client {index} needs a url or a directory")
+        both = directory is not None and url is not None
+        if directory is not None:
+            name = f"extern-buffer-{index}-folder" if both else f"extern-buffer-{index}"
+            buffer_remote.define_extern_client(name, "bufferfolder", directory=directory, readonly=True)
+            buffer_names.append(name)
+        if url is not None:
+            name = f"extern-buffer-{index}-server" if both else f"extern-buffer-{index}"
+            buffer_remote.define_extern_client(name, "hashserver", url=url, readonly=readonly)
+            buffer_names.append(name)
+    buffer_remote.activate(no_main=True, extern_clients=buffer_names)
+
+
+def set_remote_clients_from_env(include_dask: bool) -> bool:
+    """Adopt ``$SEAMLESS_REMOTE_CLIENTS`` if set (and no ``SEAMLESS_CACHE``); True if it was set."""
+    if seamless_cache_dir() is not None:
+        return False
+    raw = os.environ.get(ENV_VAR)
+    if raw is None:
+        return False
+    try:
+        set_remote_clients(json.loads(raw), in_remote=True)
+        if include_dask:
+            _dask_client_from_env()
+    except Exception:
+        # A worker must still start; it then runs without forwarded clients, as before.
+        pass
+    return True
+
+
+def _dask_client_from_env() -> None:
+    """Connect to ``$SEAMLESS_DASK_SCHEDULER`` when this process is a Dask-side client."""
+    try:
+        from seamless import is_worker
+
+        if is_worker():
+            return
+        address = os.environ.get("SEAMLESS_DASK_SCHEDULER")
+        if not address:
+            return
+        from seamless_dask.transformer_client import get_seamless_dask_client, set_seamless_dask_client
+
+        if get_seamless_dask_client() is not None:
+            return
+        from distributed import Client
+        from seamless_dask.client import SeamlessDaskClient
+
+        try:
+            workers = int(os.environ.get("SEAMLESS_DASK_WORKERS", "1") or 1)
+        except ValueError:
+            workers = 1
+        client = Client(address, timeout="10s", set_as_default=False)
+        set_seamless_dask_client(SeamlessDaskClient(client, worker_plugin_workers=workers))
+    except Exception:
+        return
