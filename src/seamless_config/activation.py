@@ -20,9 +20,10 @@ def deactivate_job_backends(persistent: bool) -> None:
     if persistent:
         try:
             import seamless_remote.daskserver_remote as daskserver_remote
-        except ImportError:
+
+            daskserver_remote.deactivate()
+        except ImportError:  # seamless-remote or seamless-dask not installed: nothing to deactivate
             return
-        daskserver_remote.deactivate()
     else:
         module = sys.modules.get("seamless_remote.daskserver_remote")
         if module is not None:

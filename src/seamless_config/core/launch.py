@@ -75,7 +75,7 @@ def _assemble(
     injected: dict[str, str],
     *,
     is_local_cluster: bool,
-    meta: dict[str, Any],
+    meta: LaunchMeta,
 ) -> dict[str, Any]:
     spec = tool_definitions()[tool]
     missing = [name for name in spec["inject"] if name not in injected]
@@ -93,7 +93,7 @@ def _assemble(
     for key in spec["prune_none"]:
         if result.get(key) is None:
             result.pop(key, None)
-    result["meta"] = meta
+    result["meta"] = LaunchMeta(meta)  # after deepcopy: keep the hashable type
     return result
 
 
@@ -115,8 +115,19 @@ def _host_fields(cluster: Cluster, frontend: Frontend) -> dict[str, Any]:
     return fields
 
 
-def _meta(service: str, scope: Scope, mode: str | None, queue: str | None) -> dict[str, Any]:
-    return {
+class LaunchMeta(dict[str, Any]):
+    """The ``meta`` block: a JSON-serialisable dict that is also hashable.
+
+    seamless-remote caches launch dicts with ``frozendict(conf)``, which hashes
+    every value; a plain dict here would make that raise ``TypeError``.
+    """
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted((k, str(v)) for k, v in self.items())))
+
+
+def _meta(service: str, scope: Scope, mode: str | None, queue: str | None) -> LaunchMeta:
+    return LaunchMeta({
         "service": service,
         "cluster": scope.cluster,
         "mode": mode,
@@ -125,7 +136,7 @@ def _meta(service: str, scope: Scope, mode: str | None, queue: str | None) -> di
         "stage": scope.stage,
         "substage": scope.substage,
         "queue": queue,
-    }
+    })
 
 
 def _injected(scope: Scope, mode: str) -> dict[str, str]:
@@ -315,7 +326,7 @@ def pure_daskserver_launch(
         params["maximum_jobs"] = cluster.workers
     params["pure_dask"] = True
     added["file_parameters"] = {k: v for k, v in params.items() if v is not None}
-    meta = {"service": "pure_daskserver", "cluster": cluster.name, "mode": None, "project": None,
-            "subproject": None, "stage": None, "substage": None, "queue": queue.name}
+    meta = LaunchMeta(service="pure_daskserver", cluster=cluster.name, mode=None, project=None,
+                      subproject=None, stage=None, substage=None, queue=queue.name)
     return _assemble("pure_daskserver", added, {"CLUSTER": cluster.name, "QUEUE": queue.name},
                      is_local_cluster=is_local_cluster, meta=meta)
