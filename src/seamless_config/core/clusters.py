@@ -173,7 +173,7 @@ def parse_frontend(raw: Any, cluster_type: str | None, here: Here) -> Frontend:
         services["database"] = DatabaseSpec(**_storage_fields(_mapping(data["database"], "database", h), "database", "database_dir", h))
     if "jobserver" in data:
         h = here.at("jobserver")
-        keys = ("conda", "network_interface", "port_start", "port_end")
+        keys: tuple[str, ...] = ("conda", "network_interface", "port_start", "port_end")
         services["jobserver"] = JobserverSpec(**_server_fields(_mapping(data["jobserver"], "jobserver", h), "jobserver", keys, h))
     if "daskserver" in data:
         h = here.at("daskserver")

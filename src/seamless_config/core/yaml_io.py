@@ -174,13 +174,14 @@ def _tagged_scalar(tag: str, text: str, location: Location) -> Any:
     if short == "binary":
         return base64.b64decode(text)
     value = _plain_scalar(text)
-    expected = {
+    types: dict[str, type | tuple[type, ...]] = {
         "int": int,
         "float": (int, float),
         "bool": bool,
         "null": type(None),
         "timestamp": (datetime.date, datetime.datetime),
-    }.get(short)
+    }
+    expected = types.get(short)
     if expected is None:
         raise ConfigFileError(
             f"unsupported YAML tag '{tag}'; remove the tag or quote the value", location
