@@ -148,6 +148,9 @@ def init(*, workdir: Any = _UNSET) -> None:
 
 
 def _bring_up() -> None:
+    from .orchestrator.bringup import bring_up_sync
+
+    bring_up_sync(STATE.snapshot())
     change_stage()
 
 
@@ -163,6 +166,9 @@ async def aset_stage(stage: Optional[str] = None, substage: Optional[str] = None
     """``set_stage()`` for code inside an event loop."""
     _apply_workdir(workdir, 1)
     if _configure(stage, substage):
+        from .orchestrator.bringup import bring_up
+
+        await bring_up(STATE.snapshot())
         change_stage()
 
 

@@ -1,0 +1,126 @@
+"""Which services a resolved configuration needs, and in which order (pure).
+
+Storage (hashserver, database) starts first and in parallel; the job backend
+(jobserver, daskserver) starts after them, because its launch parameters carry
+their addresses. Pure Dask mode has a single step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core import launch
+from ..core.resolved import ResolvedConfig
+
+# A step's launch dict may depend on the connections of the steps it waits for.
+LaunchBuilder = Callable[[Mapping[str, Mapping[str, Any]]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str  # hashserver, database, jobserver, daskserver, pure_daskserver
+    build: LaunchBuilder = field(compare=False)
+    after: tuple[str, ...] = ()
+    host: str = "localhost"  # for progress and reports
+
+
+@dataclass(frozen=True)
+class Plan:
+    steps: tuple[Step, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.steps)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.steps)
+
+
+def _host(config: ResolvedConfig, service: str) -> str:
+    cluster = config.cluster
+    if cluster is None or config.is_local_cluster:
+        return "localhost"
+    frontend = cluster.frontend_for(service)
+    if frontend is None:
+        return "?"
+    return frontend.ssh_hostname or frontend.hostname
+
+
+def forwarded_clients(
+    connections: Mapping[str, Mapping[str, Any]], launch_dicts: Mapping[str, Mapping[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    """The ``collect_remote_clients`` description of the storage services just brought up.
+
+    Same shape as seamless-remote reports for its launched clients: the
+    client-side URL, the cluster-side URL, and (for a local hashserver) the
+    buffer directory.
+    """
+    result: dict[str, list[dict[str, Any]]] = {"database": [], "buffer": []}
+    for service, kind in (("database", "database"), ("hashserver", "buffer")):
+        conn = connections.get(service)
+        conf = launch_dicts.get(service)
+        if conn is None or conf is None:
+            continue
+        entry: dict[str, Any] = {"readonly": False, "url": f"http://{conn['hostname']}:{int(conn['port'])}"}
+        port = conn.get("tunneled-port", conn["port"])
+        entry["remote_url"] = f"http://{conf.get('hostname', conn['hostname'])}:{int(port)}"
+        if kind == "buffer":
+            import os
+
+            if "hostname" not in conf:
+                entry["directory"] = os.path.expanduser(conf["workdir"])
+            entry["remote_directory"] = conf["workdir"]
+        result[kind].append(entry)
+    return result
+
+
+def make_plan(config: ResolvedConfig, *, storage_mode: str = "rw") -> Plan:
+    """The services *config* needs; an empty plan when no cluster is selected."""
+    cluster = config.cluster
+    if cluster is None:
+        return Plan(())
+    local = config.is_local_cluster
+    execution = config.execution
+    sel = config.selection
+    if not config.persistent:
+        if execution != "remote":
+            return Plan(())
+        queue = config.queue
+
+        def build_pure(_: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+            return launch.pure_daskserver_launch(cluster, is_local_cluster=local, queue_name=queue, node=sel.node)
+
+        return Plan((Step("pure_daskserver", build_pure, host=_host(config, "daskserver")),))
+
+    scope = config.scope()
+    storage_scope = launch.Scope(scope.cluster, scope.project, scope.subproject, scope.stage)
+    queue = config.queue
+    storage: dict[str, dict[str, Any]] = {
+        "hashserver": launch.hashserver_launch(cluster, storage_scope, storage_mode, is_local_cluster=local, queue=queue),
+        "database": launch.database_launch(cluster, storage_scope, storage_mode, is_local_cluster=local, queue=queue),
+    }
+    steps = [
+        Step(name, (lambda conns, conf=conf: conf), host=_host(config, name)) for name, conf in storage.items()
+    ]
+    if execution == "remote":
+        target = config.remote_target()
+        if target == "jobserver":
+
+            def build_jobserver(conns: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+                clients = forwarded_clients(conns, storage)
+                return launch.jobserver_launch(cluster, scope, is_local_cluster=local, remote_clients=clients,
+                                               record=sel.record, queue=queue)
+
+            steps.append(Step("jobserver", build_jobserver, after=("hashserver", "database"),
+                              host=_host(config, "jobserver")))
+        elif target == "daskserver":
+
+            def build_daskserver(_: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+                return launch.daskserver_launch(cluster, scope, is_local_cluster=local, queue_name=queue,
+                                                node=sel.node, record=sel.record)
+
+            steps.append(Step("daskserver", build_daskserver, after=("hashserver", "database"),
+                              host=_host(config, "daskserver")))
+    return Plan(tuple(steps))

@@ -1,0 +1,91 @@
+"""Run a plan: every step in one anyio task group, each step waiting only for what it needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+
+from ..errors import ServiceError
+from .plan import Plan, Step
+from .report import Report, ServiceOutcome
+
+# progress(service, phase, detail): called on every phase change, from the event loop.
+Progress = Callable[[str, str, str], None]
+
+DEFAULT_TIMEOUT = 180.0
+
+
+async def run_plan(
+    plan: Plan,
+    *,
+    pool: Any,
+    progress: Progress | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Report:
+    """Bring up every step of *plan* concurrently; never raises for a service failure (see the report)."""
+    from ..remote import ensure_service
+
+    start = anyio.current_time()
+    opened_before = getattr(pool, "connections_opened", 0)
+    done: dict[str, anyio.Event] = {step.name: anyio.Event() for step in plan.steps}
+    outcomes: dict[str, ServiceOutcome] = {}
+    connections: dict[str, dict[str, Any]] = {}
+
+    def note(service: str, phase: str, detail: str) -> None:
+        if progress is not None:
+            progress(service, phase, detail)
+
+    async def run_step(step: Step) -> None:
+        try:
+            for dependency in step.after:
+                await done[dependency].wait()
+            failed = [d for d in step.after if outcomes[d].status != "ok"]
+            if failed:
+                outcomes[step.name] = ServiceOutcome(
+                    step.name, step.host, "skipped", reason=f"needs {', '.join(failed)}"
+                )
+                note(step.name, "skipped", f"needs {', '.join(failed)}")
+                return
+            t0 = anyio.current_time()
+            phases: list[str] = []
+
+            def on_phase(phase: str, result: str) -> None:
+                phases.append(phase)
+                note(step.name, phase, result)
+
+            try:
+                conf = step.build(connections)
+                connection = await ensure_service(conf, pool=pool, on_phase=on_phase, timeout=timeout)
+            except ServiceError as exc:
+                outcomes[step.name] = ServiceOutcome(
+                    step.name, exc.host or step.host, "failed", anyio.current_time() - t0,
+                    reason=str(exc), log_path=exc.log_path, log_tail=exc.log_tail,
+                )
+                note(step.name, "failed", str(exc))
+                return
+            except Exception as exc:  # a bug or a bad launch dict: report it with the others
+                outcomes[step.name] = ServiceOutcome(
+                    step.name, step.host, "failed", anyio.current_time() - t0,
+                    reason=f"{type(exc).__name__}: {exc}",
+                )
+                note(step.name, "failed", str(exc))
+                return
+            connections[step.name] = connection
+            reused = "launch" not in phases
+            outcomes[step.name] = ServiceOutcome(
+                step.name, step.host, "ok", anyio.current_time() - t0, connection=connection, reused=reused
+            )
+            note(step.name, "ready", f"{connection.get('hostname')}:{connection.get('port')}")
+        finally:
+            done[step.name].set()
+
+    async with anyio.create_task_group() as tg:
+        for step in plan.steps:
+            tg.start_soon(run_step, step)
+    return Report(
+        tuple(outcomes[s.name] for s in plan.steps),
+        anyio.current_time() - start,
+        getattr(pool, "connections_opened", 0) - opened_before,
+    )
