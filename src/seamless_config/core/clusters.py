@@ -143,7 +143,8 @@ def _storage_fields(data: dict[str, Any], service: str, dir_key: str, here: Here
 
 
 def _server_fields(data: dict[str, Any], service: str, keys: tuple[str, ...], here: Here) -> dict[str, Any]:
-    _check_keys(data, keys, service, here)
+    """Fields of a job server; all of *keys* are required, ``conda`` is optional for the jobserver."""
+    _check_keys(data, keys + (("conda",) if service == "jobserver" else ()), service, here)
     _required(data, keys, service, here)
     start, end = _ports(data, service, here)
     fields: dict[str, Any] = {
@@ -151,8 +152,8 @@ def _server_fields(data: dict[str, Any], service: str, keys: tuple[str, ...], he
         "port_start": start,
         "port_end": end,
     }
-    if "conda" in keys:
-        fields["conda"] = check_name("conda", data["conda"], here.at("conda").location)
+    if service == "jobserver":
+        fields["conda"] = _optional(data.get("conda"), check_name, "conda", here.at("conda"))
     return fields
 
 
@@ -173,7 +174,7 @@ def parse_frontend(raw: Any, cluster_type: str | None, here: Here) -> Frontend:
         services["database"] = DatabaseSpec(**_storage_fields(_mapping(data["database"], "database", h), "database", "database_dir", h))
     if "jobserver" in data:
         h = here.at("jobserver")
-        keys: tuple[str, ...] = ("conda", "network_interface", "port_start", "port_end")
+        keys: tuple[str, ...] = ("network_interface", "port_start", "port_end")
         services["jobserver"] = JobserverSpec(**_server_fields(_mapping(data["jobserver"], "jobserver", h), "jobserver", keys, h))
     if "daskserver" in data:
         h = here.at("daskserver")

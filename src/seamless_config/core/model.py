@@ -36,10 +36,10 @@ class DatabaseSpec:
 
 @dataclass(frozen=True)
 class JobserverSpec:
-    conda: str
     network_interface: str
     port_start: int
     port_end: int
+    conda: str | None = None  # optional here (required by the reference): no conda on the host
 
 
 @dataclass(frozen=True)
