@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Create .venv with seamless-config and everything a local cluster and the tests need.
+# Idempotent; installs Debian's OpenSSH (client and server) when missing and we are root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+
+if ! command -v ssh >/dev/null 2>&1 || [ ! -x /usr/sbin/sshd ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "setup: installing openssh-client and openssh-server" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq openssh-client openssh-server >/dev/null
+    else
+        echo "setup: warning: OpenSSH is missing and cannot be installed here; SSH tests will be skipped" >&2
+    fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -U pip
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[local,test]'

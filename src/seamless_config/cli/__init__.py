@@ -1,0 +1,1 @@
+"""Command-line tools (thin façades over the configuration core and the orchestrator)."""

@@ -1,0 +1,138 @@
+"""``seamless-init``: resolve the configuration, bring its services up concurrently, report.
+
+Exit codes: 0 all services reachable (or nothing to do), 2 bad usage,
+3 configuration error, 4 a service could not be brought up, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+from typing import Any, Optional
+
+import typer
+
+EXIT_OK, EXIT_USAGE, EXIT_CONFIG, EXIT_UNAVAILABLE, EXIT_INTERRUPTED = 0, 2, 3, 4, 130
+
+app = typer.Typer(add_completion=False, rich_markup_mode=None)
+
+
+def parse_stage(value: Optional[str]) -> tuple[Optional[str], Optional[str]]:
+    """``STAGE[:SUBSTAGE]`` -> (stage, substage)."""
+    if not value:
+        return None, None
+    stage, _, substage = value.partition(":")
+    if not stage:
+        raise typer.BadParameter("the stage before ':' cannot be empty", param_hint="--stage")
+    return stage, substage or None
+
+
+def _emit_json(data: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+@app.command()
+def main_command(
+    stage: Optional[str] = typer.Option(
+        None, "--stage", metavar="STAGE[:SUBSTAGE]",
+        help="Stage (and substage) to initialise; each stage has its own storage.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable report on stdout."),
+    timeout: float = typer.Option(180.0, "--timeout", help="Give up on a service after this many seconds."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
+) -> None:
+    """Bring up and check the services of this directory's Seamless configuration.
+
+    Reads seamless.yaml and seamless.profile.yaml in the current directory
+    (and its parents, with inherit_from_parent), then launches or reuses the
+    selected cluster's hashserver, database and job server concurrently and
+    health-checks them. Exits at once (0) when SEAMLESS_REMOTE_CLIENTS is set.
+    """
+    raise typer.Exit(run(stage, as_json=as_json, timeout=timeout, quiet=quiet))
+
+
+def run(stage_arg: Optional[str], *, as_json: bool, timeout: float, quiet: bool) -> int:
+    from .. import _configure
+    from ..errors import ConfigurationError
+    from ..state import STATE
+
+    stage, substage = parse_stage(stage_arg)
+    caught: list[str] = []
+    try:
+        STATE.set_workdir(os.getcwd())
+        with warnings.catch_warnings(record=True) as recorded:
+            warnings.simplefilter("always")
+            _configure(stage, substage)
+        caught = [str(w.message) for w in recorded]
+        config = STATE.snapshot()
+        from ..orchestrator.bringup import without_disabled
+        from ..orchestrator.plan import make_plan
+
+        plan = without_disabled(make_plan(config))
+    except (ConfigurationError, ValueError, TypeError, KeyError) as exc:
+        message = str(exc) if not isinstance(exc, KeyError) else f"unknown cluster {exc}"
+        if as_json:
+            _emit_json({"ok": False, "error": "configuration", "message": message, "warnings": caught})
+        else:
+            typer.echo(f"seamless-init: configuration error: {message}", err=True)
+        return EXIT_CONFIG
+    if not as_json and not quiet:
+        for message in caught:
+            typer.echo(f"warning: {message}", err=True)
+    if not plan:
+        if as_json:
+            _emit_json({"ok": True, "services": [], "warnings": caught, "message": "no services to bring up"})
+        elif not quiet:
+            typer.echo("seamless-init: no cluster services needed (nothing to bring up)", err=True)
+        return EXIT_OK
+
+    import anyio
+
+    from ..orchestrator.runner import run_plan
+    from ..remote import ConnectionPool
+
+    live = None
+    if not as_json and not quiet and sys.stderr.isatty():
+        from .progress import LiveProgress
+
+        live = LiveProgress(plan.names, sys.stderr)
+
+    async def go() -> Any:
+        async with ConnectionPool() as pool:
+            if live is None:
+                return await run_plan(plan, pool=pool, timeout=timeout)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(live.tick)
+                report = await run_plan(plan, pool=pool, progress=live, timeout=timeout)
+                tg.cancel_scope.cancel()
+            live.draw()
+            return report
+
+    try:
+        report = anyio.run(go)
+    except KeyboardInterrupt:
+        typer.echo("seamless-init: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    if as_json:
+        _emit_json(report.as_json() | {"warnings": caught, "stage": stage, "substage": substage})
+    elif live is None and (not quiet or not report.ok):
+        typer.echo(report.format(), err=not report.ok)
+    if not report.ok:
+        if not as_json:
+            typer.echo("seamless-init: some services are not available (see above)", err=True)
+        return EXIT_UNAVAILABLE
+    return EXIT_OK
+
+
+def main() -> None:
+    """Console-script entry point."""
+    if os.environ.get("SEAMLESS_REMOTE_CLIENTS") is not None:
+        # A worker bootstrapping itself with forwarded clients: nothing to check.
+        sys.exit(EXIT_OK)
+    app(prog_name="seamless-init")
+
+
+if __name__ == "__main__":
+    main()
