@@ -42,11 +42,13 @@ _FLOAT = re.compile(
     r"|[-+]?\.(?:inf|Inf|INF)"
     r"|\.(?:nan|NaN|NAN)"
 )
+# A date alone needs two-digit month and day (2001-01-04); with a time, one digit will do.
 _TIMESTAMP = re.compile(
-    r"(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})"
-    r"(?:(?:[Tt]|[ \t]+)(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})"
+    r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})"
+    r"|(?P<year_>[0-9]{4})-(?P<month_>[0-9]{1,2})-(?P<day_>[0-9]{1,2})"
+    r"(?:[Tt]|[ \t]+)(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})"
     r"(?:\.(?P<fraction>[0-9]*))?"
-    r"(?:[ \t]*(?P<tz>Z|(?P<tz_sign>[-+])(?P<tz_hour>[0-9]{1,2})(?::(?P<tz_minute>[0-9]{2}))?))?)?"
+    r"(?:[ \t]*(?P<tz>Z|(?P<tz_sign>[-+])(?P<tz_hour>[0-9]{1,2})(?::(?P<tz_minute>[0-9]{2}))?))?"
 )
 
 
@@ -123,9 +125,10 @@ def _float_value(text: str) -> float:
 
 
 def _timestamp_value(match: re.Match[str]) -> datetime.date | datetime.datetime:
-    year, month, day = (int(match.group(g)) for g in ("year", "month", "day"))
     if match.group("hour") is None:
+        year, month, day = (int(match.group(g)) for g in ("year", "month", "day"))
         return datetime.date(year, month, day)
+    year, month, day = (int(match.group(g)) for g in ("year_", "month_", "day_"))
     fraction = (match.group("fraction") or "")[:6].ljust(6, "0")
     tzinfo: datetime.tzinfo | None = None
     if match.group("tz_sign"):
@@ -238,6 +241,9 @@ class _Builder:
 
     def _scalar(self, node: Any) -> Any:
         text: str = node.value
+        if node.style == ">":
+            # ruamel's round-trip scanner marks each fold of a '>' block with '\a'.
+            text = text.replace("\a", "")
         tag = self._explicit_tag(node)
         if tag is not None:
             if not tag.startswith(_TAG):
