@@ -53,7 +53,8 @@ assert md.version("seamless-config") == "0.3.2", md.version("seamless-config")
 EOF
 }
 
-if [[ -x "$vpy" && -f "$stamp" && "$(cat "$stamp")" == "$stamp_text" ]]; then
+if [[ -x "$vpy" && -f "$stamp" && "$(cat "$stamp")" == "$stamp_text" ]] \
+    && "$vpy" -c "import seamless_config.config_files" 2>/dev/null; then
     echo "$vpy"
     exit 0
 fi

@@ -4,7 +4,8 @@
 and returns the list of case dicts the driver reads:
 
     id, description, root, home, workdir, env, stage, substage,
-    api ("init" | "set_stage"), cluster_names, files {relpath: text}
+    api ("init" | "set_stage"), paths (subset of ["high", "low"], see driver.py),
+    cluster_names, files {relpath: text}
 
 Each case tree looks like::
 
@@ -768,7 +769,9 @@ def _service(rng: random.Random, kind: str, mistakes: bool) -> dict[str, Any]:
 def _queue(rng: random.Random, ctype: str | None, mistakes: bool) -> dict[str, Any]:
     q: dict[str, Any] = {
         "conda": rng.choice(CONDAS),
-        "walltime": rng.choice([Raw('"01:00:00"'), Raw("1:00:00"), "00:30:00", Raw("'12:00:00'"), Raw("2:30:00")]),
+        # Unquoted 1:00:00 is a YAML 1.1 sexagesimal int; rare here, targeted cases cover it.
+        "walltime": rng.choices([Raw('"01:00:00"'), "00:30:00", Raw("'12:00:00'"), Raw("1:00:00"), Raw("2:30:00")],
+                                [0.35, 0.3, 0.27, 0.04, 0.04])[0],
         "memory": rng.choice(["4GB", "32000MB", "1TB"]),
         "unknown_task_duration": rng.choice(["1m", "30s"]),
         "target_duration": rng.choice(["10m", "5m"]),
@@ -821,7 +824,7 @@ def _template_queue(rng: random.Random, base: str, mistakes: bool) -> dict[str, 
         ("cores", [2, 64, None]),
         ("memory", ["8GB", "256GB"]),
         ("partition", ["gpu", None]),
-        ("walltime", [Raw("4:00:00"), "08:00:00"]),
+        ("walltime", [Raw('"04:00:00"'), "08:00:00"]),
         ("exclusive", [True, False, None]),
         ("job_cores", [None, 2]),
         ("lifetime", [None, "10m"]),
@@ -1046,8 +1049,12 @@ def random_case(rng: random.Random, idx: int) -> dict[str, Any]:
 
     api = "set_stage" if (stage or substage or rng.random() < 0.3) else "init"
     desc = f"random #{idx}: " + ", ".join(feats)
-    return _case(desc, files, workdir=dirs[-1], stage=stage, substage=substage, api=api, env=env,
+    case = _case(desc, files, workdir=dirs[-1], stage=stage, substage=substage, api=api, env=env,
                  cluster_names=cl_names)
+    # One load path per random case (alternating) keeps the run time down;
+    # the targeted cases go through both.
+    case["paths"] = ["high"] if idx % 2 == 0 else ["low"]
+    return case
 
 
 # ------------------------------------------------------------------ writing
@@ -1084,6 +1091,7 @@ def generate(root: Path | str, seed: int = DEFAULT_SEED, n_random: int = N_RANDO
                 "substage": spec["substage"],
                 "api": spec["api"],
                 "cluster_names": spec["cluster_names"],
+                "paths": spec.get("paths", ["high", "low"]),
                 "files": spec["files"],
             }
         )

@@ -21,12 +21,12 @@ and included in the assertion message on failure.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import importlib.util
 import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -87,8 +87,8 @@ def _reference_python() -> str:
 # --------------------------------------------------------------------- driver
 
 
-def _crash_result(case_id: str, why: str) -> dict[str, Any]:
-    return {"id": case_id, "runs": {"high": {"crash": why}, "low": {"crash": why}}}
+def _crash_result(case: dict[str, Any], why: str) -> dict[str, Any]:
+    return {"id": case["id"], "runs": {p: {"crash": why} for p in case["paths"]}}
 
 
 def run_driver(python: str, cases: list[dict[str, Any]], workdir: Path, label: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -140,18 +140,43 @@ def run_driver(python: str, cases: list[dict[str, Any]], workdir: Path, label: s
             break
         tail = err_file.read_text(encoding="utf-8", errors="replace")[-1500:]
         why = f"driver process ended (rc={rc}) during this case; output tail:\n{tail}"
-        if started is not None:
-            results[started] = _crash_result(started, why)
+        by_id = {c["id"]: c for c in remaining}
+        if started is not None and started in by_id:
+            results[started] = _crash_result(by_id[started], why)
         elif remaining:
             # Died before starting any case (e.g. cannot even start): mark all.
             for c in remaining:
-                results[c["id"]] = _crash_result(c["id"], why)
+                results[c["id"]] = _crash_result(c, why)
         remaining = [c for c in remaining if c["id"] not in results]
         if attempt >= MAX_RESTARTS:
             for c in remaining:
-                results[c["id"]] = _crash_result(c["id"], "not run: too many driver restarts")
+                results[c["id"]] = _crash_result(c, "not run: too many driver restarts")
             break
     return results, info
+
+
+def run_both(ref_python: str, ours_python: str, cases: list[dict[str, Any]], workdir: Path
+             ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Run both implementations, sharded over the CPUs (ours' shards first: slower)."""
+    nshards = max(2, min(8, os.cpu_count() or 2))
+    jobs = []
+    for label, python in (("ours", ours_python), ("ref", ref_python)):
+        for k in range(nshards):
+            chunk = cases[k::nshards]
+            if chunk:
+                jobs.append((label, python, chunk, f"{label}{k}"))
+    results: dict[str, dict[str, Any]] = {"ref": {}, "ours": {}}
+    infos: dict[str, dict[str, Any]] = {"ref": {}, "ours": {}}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=nshards) as pool:
+        futures = {pool.submit(run_driver, py, chunk, workdir, tag): label
+                   for label, py, chunk, tag in jobs}
+        for fut in concurrent.futures.as_completed(futures):
+            label = futures[fut]
+            res, info = fut.result()
+            results[label].update(res)
+            if info and not infos[label]:
+                infos[label] = info
+    return results["ref"], results["ours"], infos["ref"], infos["ours"]
 
 
 # ----------------------------------------------------------------- comparison
@@ -174,10 +199,12 @@ def compare(cases: list[dict[str, Any]], ref: dict[str, Any], ours: dict[str, An
     kind_mismatches: list[dict[str, Any]] = []
     compared = 0
     crashes = 0
+    both_value = 0
+    both_error = 0
     for case in cases:
         cid = case["id"]
         r_case, o_case = ref.get(cid), ours.get(cid)
-        for path in ("high", "low"):
+        for path in case["paths"]:
             r = (r_case or {}).get("runs", {}).get(path, {"crash": "missing result"})
             o = (o_case or {}).get("runs", {}).get(path, {"crash": "missing result"})
 
@@ -219,6 +246,11 @@ def compare(cases: list[dict[str, Any]], ref: dict[str, Any], ours: dict[str, An
             for q in sorted(set(rq) | set(oq)):
                 compared += 1
                 a, b = rq.get(q), oq.get(q)
+                if _agree(a, b) and a is not None:
+                    if "error" in a:
+                        both_error += 1
+                    else:
+                        both_value += 1
                 if not _agree(a, b):
                     dis(q, a, b)
                 elif a is not None and "error" in a and _error_kind(a) != _error_kind(b or {}):
@@ -226,6 +258,8 @@ def compare(cases: list[dict[str, Any]], ref: dict[str, Any], ours: dict[str, An
     return {
         "compared": compared,
         "crashes": crashes,
+        "both_value": both_value,
+        "both_error": both_error,
         "disagreements": disagreements,
         "kind_mismatches": kind_mismatches,
     }
@@ -301,8 +335,9 @@ def build_summary(cases: list[dict[str, Any]], cmp: dict[str, Any], infos: dict[
         "differential test: reference seamless-config 0.3.2 vs ours",
         f"  reference: {infos.get('ref')}",
         f"  ours     : {infos.get('ours')}",
-        f"  cases: {len(cases)} (x2 load paths = {2 * len(cases)} runs)",
-        f"  queries compared: {cmp['compared']}",
+        f"  cases: {len(cases)} ({sum(len(c['paths']) for c in cases)} runs: load paths x cases)",
+        f"  queries compared: {cmp['compared']} (load steps, warnings and queries; of the queries "
+        f"after a load both accepted: {cmp['both_value']} equal values, {cmp['both_error']} both raise)",
         f"  disagreements: {len(dis)} in {cases_with} cases; driver crashes: {cmp['crashes']}",
         f"  error-kind differences (both raise, ValueError/ConfigurationError-ness differs; informational): "
         f"{len(cmp['kind_mismatches'])}",
@@ -310,6 +345,12 @@ def build_summary(cases: list[dict[str, Any]], cmp: dict[str, Any], infos: dict[
     ]
     if by_query:
         lines.append("  disagreements by query: " + ", ".join(f"{q}={n}" for q, n in by_query.most_common()))
+    kinds = collections.Counter(
+        (k["query"].split("[")[0], k["ref"]["error"], k["ours"]["error"]) for k in cmp["kind_mismatches"]
+    )
+    if kinds:
+        lines.append("  error-kind differences by (step/query, ref class -> ours class): " + ", ".join(
+            f"{q}: {a}->{b} x{n}" for (q, a, b), n in kinds.most_common()))
     text = "\n".join(lines) + "\n"
     if dis:
         # Group identical findings (same case and query, e.g. in both load paths),
@@ -346,18 +387,7 @@ def test_reference_vs_ours(tmp_path: Path) -> None:
     cases = corpus.generate(tmp_path / "corpus", seed)
     assert len(cases) >= 250
 
-    outputs: dict[str, Any] = {}
-
-    def run(label: str, python: str) -> None:
-        outputs[label] = run_driver(python, cases, tmp_path, label)
-
-    threads = [threading.Thread(target=run, args=(label, py)) for label, py in
-               (("ref", ref_python), ("ours", ours_python))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    (ref, ref_info), (ours, ours_info) = outputs["ref"], outputs["ours"]
+    ref, ours, ref_info, ours_info = run_both(ref_python, ours_python, cases, tmp_path)
     cmp = compare(cases, ref, ours)
     summary = build_summary(cases, cmp, {"ref": ref_info, "ours": ours_info}, time.monotonic() - t0)
 
