@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from .model import Cluster, Frontend, Queue
+from .names import check_name, check_subproject
 from .yaml_io import parse_yaml
 
 _PLACEHOLDER = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*")
@@ -37,6 +38,22 @@ class Scope:
     subproject: str | None = None
     stage: str | None = None
     substage: str | None = None
+
+    def __post_init__(self) -> None:
+        # Every part ends up in launcher templates (evaluated as f-strings): validate here,
+        # whoever built the scope (selection, API overrides, CLI arguments).
+        # An empty subproject/stage/substage means "none", as in the reference.
+        for name in ("subproject", "stage", "substage"):
+            if getattr(self, name) == "":
+                object.__setattr__(self, name, None)
+        check_name("cluster", self.cluster)
+        check_name("project", self.project)
+        if self.subproject is not None:
+            check_subproject(self.subproject)
+        if self.stage is not None:
+            check_name("stage", self.stage)
+        if self.substage is not None:
+            check_name("substage", self.substage)
 
     @property
     def project_subdir(self) -> str:

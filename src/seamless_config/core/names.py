@@ -14,8 +14,8 @@ from ..errors import Location, UnsafeNameError
 
 # Letters, digits, '_', '.', '-' and '+'; must start with a letter, digit or '_'.
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
-# Hostnames, IPv4 and bracket-less IPv6 literals; never starting with '-' (ssh option injection).
-_HOST = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.:-]*[A-Za-z0-9_])?")
+# Hostnames, IPv4 and bracket-less IPv6 literals ('::1', 'fe80::'); never starting with '-' (ssh option injection).
+_HOST = re.compile(r"[A-Za-z0-9_:](?:[A-Za-z0-9_.:-]*[A-Za-z0-9_:])?")
 # Directory paths: the launcher's own alphabet (no quotes, braces, '$' or whitespace),
 # not starting with '-' so that a path can never be read as an option.
 _PATH = re.compile(r"[A-Za-z0-9@_./~][A-Za-z0-9@_./~-]*")
@@ -70,7 +70,7 @@ def check_path(kind: str, value: object, location: Location | None = None) -> st
     """A directory on a frontend (bufferdir, database_dir)."""
     if not isinstance(value, str):
         raise UnsafeNameError(f"{kind} must be a string, not {type(value).__name__}", location)
-    if not _PATH.fullmatch(value) or "/../" in value + "/":
+    if not _PATH.fullmatch(value) or ".." in value.split("/"):
         raise _refuse(
             kind,
             value,
