@@ -68,8 +68,12 @@ def activate_backends(config: ResolvedConfig) -> None:
                 elif remote == "daskserver":
                     daskserver_remote.activate()
     if config.execution == "spawn":
-        from seamless.transformer import spawn
+        from seamless.transformer import spawn  # the runtime is needed from here on anyway
 
         local = config.registry.local_cluster
-        workers = config.registry.clusters[local].workers if local is not None else None
-        spawn(workers)
+        if local is None:
+            raise ConfigurationError(
+                "execution: spawn needs the machine's own cluster: add 'local_cluster: <name>' "
+                "(a cluster with 'workers: <N>') to ~/.seamless/clusters.yaml or a 'clusters' command"
+            )
+        spawn(config.registry.clusters[local].workers)

@@ -71,6 +71,7 @@ def run(stage_arg: Optional[str], *, as_json: bool, timeout: float, quiet: bool)
         from ..orchestrator.plan import make_plan
 
         plan = without_disabled(make_plan(config))
+        plan.validate()
     except (ConfigurationError, ValueError, TypeError, KeyError) as exc:
         message = str(exc) if not isinstance(exc, KeyError) else f"unknown cluster {exc}"
         if as_json:

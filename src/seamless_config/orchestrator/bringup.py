@@ -38,6 +38,7 @@ async def bring_up(
     plan = without_disabled(make_plan(config))
     if not plan:
         return Report()
+    plan.validate()
 
     async def run() -> Report:
         return await run_plan(plan, pool=await RUNNER.pool(), progress=progress, timeout=timeout)
@@ -54,6 +55,7 @@ def bring_up_sync(
     plan = without_disabled(make_plan(config))
     if not plan:
         return Report()
+    plan.validate()
 
     async def run() -> Report:
         return await run_plan(plan, pool=await RUNNER.pool(), progress=progress, timeout=timeout)

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..core import launch
 from ..core.resolved import ResolvedConfig
+from ..errors import ConfigurationError
 
 # A step's launch dict may depend on the connections of the steps it waits for.
 LaunchBuilder = Callable[[Mapping[str, Mapping[str, Any]]], dict[str, Any]]
@@ -36,6 +37,11 @@ class Plan:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.steps)
+
+    def validate(self) -> None:
+        """Build every launch dict once, so configuration errors surface before anything starts."""
+        for step in self.steps:
+            step.build({})
 
 
 def _host(config: ResolvedConfig, service: str) -> str:
@@ -94,23 +100,43 @@ def make_plan(config: ResolvedConfig, *, storage_mode: str = "rw") -> Plan:
 
         return Plan((Step("pure_daskserver", build_pure, host=_host(config, "daskserver")),))
 
-    scope = config.scope()
-    storage_scope = launch.Scope(scope.cluster, scope.project, scope.subproject, scope.stage)
+    # Scopes are computed on demand too: "no project" matters only if a service is needed.
+    def scope() -> launch.Scope:
+        return config.scope()
+
+    def storage_scope() -> launch.Scope:
+        s = config.scope()
+        return launch.Scope(s.cluster, s.project, s.subproject, s.stage)
+
     queue = config.queue
-    storage: dict[str, dict[str, Any]] = {
-        "hashserver": launch.hashserver_launch(cluster, storage_scope, storage_mode, is_local_cluster=local, queue=queue),
-        "database": launch.database_launch(cluster, storage_scope, storage_mode, is_local_cluster=local, queue=queue),
+    # Built on demand, so that a disabled service's configuration is never required.
+    storage_builders: dict[str, Callable[[], dict[str, Any]]] = {
+        "hashserver": lambda: launch.hashserver_launch(
+            cluster, storage_scope(), storage_mode, is_local_cluster=local, queue=queue),
+        "database": lambda: launch.database_launch(
+            cluster, storage_scope(), storage_mode, is_local_cluster=local, queue=queue),
     }
+
+    def storage_dicts() -> dict[str, dict[str, Any]]:
+        result = {}
+        for name, build in storage_builders.items():
+            try:
+                result[name] = build()
+            except ConfigurationError:
+                pass  # that service is not part of the plan (or its own step reports the error)
+        return result
+
     steps = [
-        Step(name, (lambda conns, conf=conf: conf), host=_host(config, name)) for name, conf in storage.items()
+        Step(name, (lambda conns, build=build: build()), host=_host(config, name))
+        for name, build in storage_builders.items()
     ]
     if execution == "remote":
         target = config.remote_target()
         if target == "jobserver":
 
             def build_jobserver(conns: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-                clients = forwarded_clients(conns, storage)
-                return launch.jobserver_launch(cluster, scope, is_local_cluster=local, remote_clients=clients,
+                clients = forwarded_clients(conns, storage_dicts())
+                return launch.jobserver_launch(cluster, scope(), is_local_cluster=local, remote_clients=clients,
                                                record=sel.record, queue=queue)
 
             steps.append(Step("jobserver", build_jobserver, after=("hashserver", "database"),
@@ -118,7 +144,7 @@ def make_plan(config: ResolvedConfig, *, storage_mode: str = "rw") -> Plan:
         elif target == "daskserver":
 
             def build_daskserver(_: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-                return launch.daskserver_launch(cluster, scope, is_local_cluster=local, queue_name=queue,
+                return launch.daskserver_launch(cluster, scope(), is_local_cluster=local, queue_name=queue,
                                                 node=sel.node, record=sel.record)
 
             steps.append(Step("daskserver", build_daskserver, after=("hashserver", "database"),
