@@ -65,8 +65,12 @@ class SSHD:
 
     def path_env(self, base_path: str | None = None) -> str:
         """PATH with the ssh wrapper and this interpreter's bin first."""
-        base = base_path if base_path is not None else os.environ.get("PATH", os.defpath)
-        return os.pathsep.join([str(self.bin_dir), str(Path(sys.executable).parent), base])
+        base = (
+            base_path if base_path is not None else os.environ.get("PATH", os.defpath)
+        )
+        return os.pathsep.join(
+            [str(self.bin_dir), str(Path(sys.executable).parent), base]
+        )
 
 
 def free_port() -> int:
@@ -77,7 +81,18 @@ def free_port() -> int:
 
 def _keygen(path: Path) -> str:
     subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "rhl-test", "-f", str(path)],
+        [
+            "ssh-keygen",
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            "rhl-test",
+            "-f",
+            str(path),
+        ],
         check=True,
         capture_output=True,
     )
@@ -106,7 +121,10 @@ def start_sshd(root: Path, *, timeout: float = 15.0) -> SSHD:
     authorized_keys = root / "authorized_keys"
     known_hosts = root / "known_hosts"
     known_hosts.write_text(
-        "\n".join(f"{name} {host_pub}" for name in (f"[127.0.0.1]:{port}", f"[localhost]:{port}"))
+        "\n".join(
+            f"{name} {host_pub}"
+            for name in (f"[127.0.0.1]:{port}", f"[localhost]:{port}")
+        )
         + "\n"
     )
     venv_bin = Path(sys.executable).parent

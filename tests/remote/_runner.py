@@ -56,7 +56,7 @@ def main() -> int:
             out = run_ours(conf, sys.argv[3] if len(sys.argv) > 3 else None)
         else:
             out = run_ref(conf)
-    except Exception as exc:  # reported to the test
+    except Exception as exc:  # noqa: BLE001  (reported to the test)
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
         return 1
     print(json.dumps(out))

@@ -21,9 +21,10 @@ for _path in (str(SRC), str(TESTS)):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from sshd import SSHD, sshd  # noqa: E402,F401  (session fixture)
+from sshd import SSHD, sshd  # noqa: F401  (session fixture)
 
-from seamless_config.remote import ConnectionPool, find_tunnel_pids  # noqa: E402
+from seamless_config.remote import ConnectionPool, close_tunnels
+from seamless_config.remote.processes import pid_alive
 
 RUNNER = Path(__file__).with_name("_runner.py")
 
@@ -42,7 +43,11 @@ JOBSERVER_COMMAND = (
     "seamless-jobserver --workers {workers} --port-range {port_start} {port_end}"
     " --status-file {status_file} --host {config['network_interface']} --timeout {timeout}"
 )
-PORTS = {"hashserver": (55100, 55199), "database": (55200, 55299), "jobserver": (55300, 55399)}
+PORTS = {
+    "hashserver": (55100, 55199),
+    "database": (55200, 55299),
+    "jobserver": (55300, 55399),
+}
 
 
 @dataclass
@@ -120,7 +125,9 @@ class RemoteEnv:
         path = self.launcher_dir / "server" / f"{key}.log"
         return path.read_text() if path.exists() else ""
 
-    async def run_process(self, which: str, conf: dict[str, Any], *, timeout: float = 90) -> dict[str, Any]:
+    async def run_process(
+        self, which: str, conf: dict[str, Any], *, timeout: float = 90
+    ) -> dict[str, Any]:
         """Run ``_runner.py ours|ref`` in a fresh process; its JSON output."""
         conf_path = self.root / f"conf-{time.monotonic_ns()}.json"
         conf_path.write_text(json.dumps(conf))
@@ -133,7 +140,9 @@ class RemoteEnv:
         try:
             result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
         except (ValueError, IndexError):
-            raise AssertionError(f"{which} runner failed:\n{out}\n{done.stderr.decode()}") from None
+            raise AssertionError(
+                f"{which} runner failed:\n{out}\n{done.stderr.decode()}"
+            ) from None
         result["returncode"] = done.returncode
         result["stderr"] = done.stderr.decode()
         return result
@@ -145,21 +154,10 @@ def _kill(pid: int) -> None:
     except ProcessLookupError:
         return
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        try:
-            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
-                return
-        except (OSError, IndexError):
-            pass
+    while time.monotonic() < deadline and pid_alive(pid):
         time.sleep(0.02)
-    try:
+    if pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def cleanup(renv: RemoteEnv) -> None:
@@ -171,9 +169,10 @@ def cleanup(renv: RemoteEnv) -> None:
         except ValueError:
             continue
         for name, value in record.items():
-            if (name == "port" or name.startswith("tunneled-") or name.endswith("_port")) and isinstance(value, int):
-                for pid in find_tunnel_pids(value):
-                    _kill(pid)
+            if (
+                name == "port" or name.startswith("tunneled-") or name.endswith("_port")
+            ) and isinstance(value, int):
+                anyio.run(close_tunnels, [value])
     server_dir = renv.launcher_dir / "server"
     for path in sorted(server_dir.glob("*.json")) if server_dir.exists() else []:
         try:
@@ -193,7 +192,9 @@ def local_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Remot
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("REMOTE_HTTP_LAUNCHER_DIR", raising=False)
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
+    path = os.pathsep.join(
+        [str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)]
+    )
     monkeypatch.setenv("PATH", path)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
@@ -205,7 +206,11 @@ def local_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Remot
 
 
 @pytest.fixture
-def ssh_env(local_env: RemoteEnv, sshd: SSHD, monkeypatch: pytest.MonkeyPatch) -> Iterator[RemoteEnv]:
+def ssh_env(
+    local_env: RemoteEnv,
+    sshd: SSHD,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[RemoteEnv]:
     """``local_env`` plus the test sshd; the remote session's HOME is the same per-test HOME.
 
     (Client and server state live side by side, as on a single machine.)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
+import os
+import signal
 
 import anyio
 import pytest
@@ -35,12 +36,17 @@ async def test_cold_then_warm(local_env: RemoteEnv) -> None:
     # Same on-disk protocol as the reference: client file, server state, rhl-ps.
     assert local_env.client_record(key) == first
     state = local_env.server_state(key)
-    assert state is not None and state["status"] == "running" and state["port"] == first["port"]
-    assert state["command"].startswith("hashserver --port-range 55100 55199 --status-file ")
-    ps = subprocess.run(
-        ["rhl-ps", "--json"], env=local_env.env, capture_output=True, text=True, check=True, timeout=30
+    assert (
+        state is not None
+        and state["status"] == "running"
+        and state["port"] == first["port"]
     )
-    rows = [json.loads(line) for line in ps.stdout.splitlines()]
+    assert state["command"].startswith(
+        "hashserver --port-range 55100 55199 --status-file "
+    )
+    with anyio.fail_after(30):
+        ps = await anyio.run_process(["rhl-ps", "--json"], env=local_env.env)
+    rows = [json.loads(line) for line in ps.stdout.decode().splitlines()]
     assert [(r["key"], r["status"]) for r in rows] == [(key, "running")]
 
 
@@ -68,12 +74,16 @@ async def test_we_reuse_reference(local_env: RemoteEnv) -> None:
     pid = local_env.server_state(key)["pid"]  # type: ignore[index]
     phases: list[tuple[str, str]] = []
     async with local_env.pool() as pool:
-        ours = await ensure_service(conf, pool=pool, timeout=60, on_phase=lambda p, r: phases.append((p, r)))
+        ours = await ensure_service(
+            conf, pool=pool, timeout=60, on_phase=lambda p, r: phases.append((p, r))
+        )
         assert ours == ref["result"]
         assert phases[-1] == ("done", "reused-local")
         (local_env.launcher_dir / "client" / f"{key}.json").unlink()
         phases.clear()
-        ours = await ensure_service(conf, pool=pool, timeout=60, on_phase=lambda p, r: phases.append((p, r)))
+        ours = await ensure_service(
+            conf, pool=pool, timeout=60, on_phase=lambda p, r: phases.append((p, r))
+        )
     assert phases[-1] == ("done", "reused-remote")
     assert ours == ref["result"]
     assert local_env.server_state(key)["pid"] == pid  # type: ignore[index]
@@ -88,7 +98,9 @@ async def test_failing_service_reports_log_tail(local_env: RemoteEnv) -> None:
     exc = info.value
     assert exc.host == "localhost"
     assert exc.log_path is not None and exc.log_path.endswith(f"{key}.log")
-    assert exc.log_tail is not None and "Layout must be 'flat' or 'prefix'" in exc.log_tail
+    assert (
+        exc.log_tail is not None and "Layout must be 'flat' or 'prefix'" in exc.log_tail
+    )
     assert "Layout must be" in str(exc) and key in str(exc)
     assert local_env.server_state(key) is None  # cleaned up, like the reference
     assert local_env.client_record(key) is None
@@ -100,9 +112,11 @@ async def test_dead_service_is_relaunched(local_env: RemoteEnv) -> None:
     async with local_env.pool() as pool:
         first = await ensure_service(conf, pool=pool, timeout=60)
         old_pid = local_env.server_state(key)["pid"]  # type: ignore[index]
-        subprocess.run(["kill", "-9", str(old_pid)], check=True)
+        os.kill(old_pid, signal.SIGKILL)
         phases: list[tuple[str, str]] = []
-        second = await ensure_service(conf, pool=pool, timeout=60, on_phase=lambda p, r: phases.append((p, r)))
+        second = await ensure_service(
+            conf, pool=pool, timeout=60, on_phase=lambda p, r: phases.append((p, r))
+        )
     assert ("local_check", "stale") in phases and phases[-1] == ("done", "launched")
     assert local_env.server_state(key)["pid"] != old_pid  # type: ignore[index]
     assert second["hostname"] == first["hostname"]

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from .client_file import ClientFile
 from .health import HealthChecker
-from .hosts import CommandResult, CommandTimeout, Host, LocalHost, SSHHost, remote_command
+from .hosts import (
+    CommandResult,
+    CommandTimeout,
+    Host,
+    LocalHost,
+    SSHHost,
+    remote_command,
+)
 from .launch_config import Handshake, LaunchConfig, client_directory
 from .launcher import PhaseCallback, ensure_service
 from .pool import ConnectionPool

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 
 import aiohttp
 import anyio
@@ -17,7 +18,7 @@ class HealthChecker:
         self._attempt_timeout = attempt_timeout
         self._session: aiohttp.ClientSession | None = None
 
-    async def __aenter__(self) -> HealthChecker:
+    async def __aenter__(self) -> HealthChecker:  # noqa: PYI034
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -42,6 +43,10 @@ class HealthChecker:
                 if 200 <= response.status < 300:
                     return None
                 return f"HTTP {response.status} from {url}"
+        except aiohttp.ClientConnectorError as exc:
+            if exc.os_error.errno == errno.ECONNREFUSED:
+                return f"Connection refused ({url})"
+            return f"{type(exc).__name__}: {exc} ({url})"
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
             reason = str(exc) or type(exc).__name__
             return f"{type(exc).__name__}: {reason} ({url})"

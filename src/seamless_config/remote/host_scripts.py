@@ -30,13 +30,14 @@ sys.stdin.read()
 """
 
 # argv: KEY PID TIMEOUT INTERVAL. Watches the state file of KEY while its
-# status is "starting" and PID lives; prints one JSON line and exits:
+# status is "starting" and PID lives (PID "-": the one in the state file);
+# prints one JSON line and exits:
 # {"event": "state"|"dead"|"timeout", "data": <state or null>}.
 WATCH_SCRIPT = r"""
 import json, os, pathlib, sys, time
 base = pathlib.Path(os.environ.get("REMOTE_HTTP_LAUNCHER_DIR", "~/.remote-http-launcher")).expanduser()
 path = base / "server" / (sys.argv[1] + ".json")
-pid = int(sys.argv[2])
+pid = None if sys.argv[2] == "-" else int(sys.argv[2])
 deadline = time.monotonic() + float(sys.argv[3])
 interval = float(sys.argv[4])
 
@@ -56,8 +57,9 @@ def alive():
         return True
     try:
         with open("/proc/%d/stat" % pid) as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return fields[0] not in ("Z", "X") and not int(fields[6]) & 4  # PF_EXITING
+    except (OSError, IndexError, ValueError):
         return True
 
 def report(event, data):
@@ -66,7 +68,14 @@ def report(event, data):
 
 while True:
     data = read()
+    if pid is None and data is not None and isinstance(data.get("pid"), int):
+        pid = data["pid"]
     if data is None or data.get("status") != "starting" or data.get("pid") != pid:
+        if data is not None and data.get("status") == "failed" and pid is not None:
+            # It prints its traceback while exiting: let it finish (log tail).
+            grace = time.monotonic() + 2.0
+            while alive() and time.monotonic() < grace:
+                time.sleep(interval)
         report("state", data)
     if not alive():
         data = read()

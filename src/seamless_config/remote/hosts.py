@@ -22,7 +22,9 @@ import anyio
 import anyio.abc
 import asyncssh
 
-REMOTE_PATH_PREFIX = 'PATH="$HOME/miniforge3/bin:$HOME/miniconda3/bin:$PATH"; export PATH; '
+REMOTE_PATH_PREFIX = (
+    'PATH="$HOME/miniforge3/bin:$HOME/miniconda3/bin:$PATH"; export PATH; '
+)
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,9 @@ class LocalHost:
                     env=_local_env(),
                 )
         except TimeoutError:
-            raise CommandTimeout(f"{shlex.join(argv)} took longer than {timeout:.0f}s") from None
+            raise CommandTimeout(
+                f"{shlex.join(argv)} took longer than {timeout:.0f}s"
+            ) from None
         except FileNotFoundError as exc:
             return CommandResult(tuple(argv), 127, "", str(exc))
         return CommandResult(
@@ -238,14 +242,16 @@ class SSHHost:
         command = remote_command(argv)
         try:
             with anyio.fail_after(timeout):
-                async with self._channels:
-                    async with self.connection.create_process(
+                async with (
+                    self._channels,
+                    self.connection.create_process(
                         command, encoding="utf-8", errors="replace"
-                    ) as process:
-                        if input is not None:
-                            process.stdin.write(input)
-                        process.stdin.write_eof()
-                        completed = await process.wait(check=False)
+                    ) as process,
+                ):
+                    if input is not None:
+                        process.stdin.write(input)
+                    process.stdin.write_eof()
+                    completed = await process.wait(check=False)
         except TimeoutError:
             raise CommandTimeout(
                 f"{self.alias}: {shlex.join(argv)} took longer than {timeout:.0f}s"
@@ -253,13 +259,17 @@ class SSHHost:
         stdout = completed.stdout if isinstance(completed.stdout, str) else ""
         stderr = completed.stderr if isinstance(completed.stderr, str) else ""
         code = completed.returncode
-        return CommandResult(tuple(argv), code if code is not None else -1, stdout, stderr)
+        return CommandResult(
+            tuple(argv), code if code is not None else -1, stdout, stderr
+        )
 
     @asynccontextmanager
     async def _stream(self, argv: Sequence[str]) -> AsyncIterator[LineStream]:
         command = remote_command(argv)
         async with self._long_channels:
-            process: asyncssh.SSHClientProcess[str] = await self.connection.create_process(
+            process: asyncssh.SSHClientProcess[
+                str
+            ] = await self.connection.create_process(
                 command, encoding="utf-8", errors="replace"
             )
             try:

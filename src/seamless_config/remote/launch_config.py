@@ -51,8 +51,8 @@ def evaluate_template(template: str, namespace: Mapping[str, Any]) -> Any:
     expression = f"f{template!r}"
     try:
         code = compile(expression, "<launch-dict>", "eval")
-        return eval(code, {"__builtins__": {}}, dict(namespace))  # noqa: S307
-    except Exception as exc:
+        return eval(code, {"__builtins__": {}}, dict(namespace))
+    except Exception as exc:  # noqa: BLE001  (any error in a template is a config error)
         raise ValueError(f"cannot evaluate template {template!r}: {exc}") from None
 
 
@@ -101,7 +101,7 @@ class Handshake:
     def port_of(self, data: Mapping[str, Any]) -> int:
         value = data[self.port_name or "port"]
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"{self.port_name or 'port'} must be an integer")
+            raise TypeError(f"{self.port_name or 'port'} must be an integer")
         return value
 
 
@@ -113,27 +113,29 @@ def _parse_handshake(value: Any) -> Handshake | None:
     if isinstance(value, Mapping):
         path = value.get("path", "")
         if not isinstance(path, str):
-            raise ValueError("handshake.path must be a string")
+            raise TypeError("handshake.path must be a string")
         raw_params = value.get("parameters", {})
         if not isinstance(raw_params, Mapping):
-            raise ValueError("handshake.parameters must be a mapping")
+            raise TypeError("handshake.parameters must be a mapping")
         params: dict[str, str] = {}
         for name, val in raw_params.items():
             if not isinstance(name, str) or not isinstance(val, (str, int, float)):
-                raise ValueError("handshake parameters must map strings to simple values")
+                raise TypeError(
+                    "handshake parameters must map strings to simple values"
+                )
             params[name] = str(val)
         port_name = value.get("port_name")
         if port_name is not None and not isinstance(port_name, str):
-            raise ValueError("handshake.port_name must be a string")
+            raise TypeError("handshake.port_name must be a string")
         return Handshake(path=path, parameters=params, port_name=port_name)
-    raise ValueError("handshake must be a path or a mapping with path and parameters")
+    raise TypeError("handshake must be a path or a mapping with path and parameters")
 
 
 def _json_mapping(value: Any, name: str) -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, Mapping):
-        raise ValueError(f"{name} must be a mapping")
+        raise TypeError(f"{name} must be a mapping")
     try:
         json.dumps(value)
     except TypeError as exc:
@@ -141,12 +143,14 @@ def _json_mapping(value: Any, name: str) -> dict[str, Any] | None:
     return dict(value)
 
 
-def _optional_host(data: Mapping[str, Any], name: str, default: Any = None) -> str | None:
+def _optional_host(
+    data: Mapping[str, Any], name: str, default: Any = None
+) -> str | None:
     value = data.get(name, default)
     if value is None:
         return None
     if not isinstance(value, str) or not is_valid_hostname_or_ip(value):
-        raise ValueError(f"{name} must be a host name or IP address, not {value!r}")
+        raise TypeError(f"{name} must be a host name or IP address, not {value!r}")
     return value
 
 
@@ -189,7 +193,7 @@ class LaunchConfig:
     def from_mapping(cls, conf: Mapping[str, Any]) -> LaunchConfig:
         try:
             return cls._build(conf)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             key = conf.get("key") if isinstance(conf, Mapping) else None
             raise ServiceError(
                 f"Invalid launch dict{f' {key!r}' if isinstance(key, str) else ''}: {exc}. "
@@ -200,11 +204,11 @@ class LaunchConfig:
     @classmethod
     def _build(cls, conf: Mapping[str, Any]) -> LaunchConfig:
         if not isinstance(conf, Mapping):
-            raise ValueError("a launch dict must be a mapping")
+            raise TypeError("a launch dict must be a mapping")
         data = {k: v for k, v in conf.items() if k not in _LOGGING_KEYS}
         workdir = data.get("workdir")
         if not isinstance(workdir, str) or not _DIRNAME_RE.fullmatch(workdir):
-            raise ValueError("workdir must be a plausible UNIX directory name")
+            raise TypeError("workdir must be a plausible UNIX directory name")
         hostname = _optional_host(data, "hostname")
         ssh_hostname = _optional_host(data, "ssh_hostname", hostname)
         if hostname is not None and ssh_hostname is None:
@@ -216,12 +220,14 @@ class LaunchConfig:
         meta = _json_mapping(data.get("meta"), "meta")
         tunnel = data.get("tunnel", False)
         if not isinstance(tunnel, bool):
-            raise ValueError("tunnel must be a boolean")
+            raise TypeError("tunnel must be a boolean")
         if tunnel and hostname is None:
             raise ValueError("tunnel needs hostname and ssh_hostname")
         conda = data.get("conda")
-        if conda is not None and (not isinstance(conda, str) or not conda.strip() or "\n" in conda):
-            raise ValueError("conda must be an environment name")
+        if conda is not None and (
+            not isinstance(conda, str) or not conda.strip() or "\n" in conda
+        ):
+            raise TypeError("conda must be an environment name")
 
         namespace: dict[str, Any] = {
             k: v for k, v in data.items() if isinstance(k, str) and k.isidentifier()
@@ -229,16 +235,18 @@ class LaunchConfig:
         namespace["config"] = data
         key_template = data.get("key")
         if not isinstance(key_template, str):
-            raise ValueError("key must be a string template")
+            raise TypeError("key must be a string template")
         key = evaluate_template(key_template, namespace)
         if not isinstance(key, str) or not _FILENAME_RE.fullmatch(key):
-            raise ValueError(f"the key must evaluate to a plausible file name, not {key!r}")
+            raise TypeError(
+                f"the key must evaluate to a plausible file name, not {key!r}"
+            )
         namespace["key"] = key
         if meta is not None:
             namespace["meta"] = meta
         command = data.get("command")
         if not isinstance(command, str):
-            raise ValueError("command must be a string template")
+            raise TypeError("command must be a string template")
         return cls(
             key=key,
             workdir=workdir,
@@ -264,7 +272,9 @@ class LaunchConfig:
         try:
             command = evaluate_template(self.command_template, namespace)
         except ValueError as exc:
-            raise ServiceError(str(exc), service=self.service_name, host=self.host_label) from None
+            raise ServiceError(
+                str(exc), service=self.service_name, host=self.host_label
+            ) from None
         if not isinstance(command, str) or not command.strip() or "\n" in command:
             raise ServiceError(
                 f"The command of {self.key!r} must evaluate to a one-line command, not {command!r}",

@@ -37,7 +37,7 @@ def _port_parameters(data: Mapping[str, Any]) -> dict[str, int]:
     """Top-level ``*_port`` / ``*-port`` integers of a state file (extra endpoints)."""
     result: dict[str, int] = {}
     for name, value in data.items():
-        if not isinstance(name, str) or not (name.endswith("_port") or name.endswith("-port")):
+        if not isinstance(name, str) or not name.endswith(("_port", "-port")):
             continue
         if isinstance(value, bool):
             continue
@@ -55,7 +55,11 @@ def _tunnel_ports(record: Mapping[str, Any]) -> list[int]:
     if "tunneled-port" not in record:
         return []
     ports = [record.get("port")]
-    ports += [record.get(name[len("tunneled-") :]) for name in record if name.startswith("tunneled-")]
+    ports += [
+        record.get(name[len("tunneled-") :])
+        for name in record
+        if name.startswith("tunneled-")
+    ]
     return sorted({p for p in ports if isinstance(p, int) and not isinstance(p, bool)})
 
 
@@ -88,12 +92,16 @@ class _Run:
         left = max(0.0, self.deadline - anyio.current_time())
         return min(left, cap) if cap is not None else left
 
-    def error(self, reason: str, *, log_path: str | None = None, log_tail: str | None = None) -> ServiceError:
+    def error(
+        self, reason: str, *, log_path: str | None = None, log_tail: str | None = None
+    ) -> ServiceError:
         message = f"{self.cfg.service_name} on {self.cfg.host_label}: {reason}"
         if log_path:
             message += f"\n  log: {log_path}"
         if log_tail:
-            tail = "\n".join("    " + line for line in log_tail.rstrip("\n").splitlines())
+            tail = "\n".join(
+                "    " + line for line in log_tail.rstrip("\n").splitlines()
+            )
             message += f"\n  last log lines:\n{tail}"
         return ServiceError(
             message,
@@ -103,7 +111,9 @@ class _Run:
             log_tail=log_tail,
         )
 
-    async def failure(self, reason: str, data: Mapping[str, Any] | None) -> ServiceError:
+    async def failure(
+        self, reason: str, data: Mapping[str, Any] | None
+    ) -> ServiceError:
         """A ServiceError carrying the service log's path and last lines."""
         assert self.server is not None
         log_path = data.get("log") if data is not None else None
@@ -111,7 +121,7 @@ class _Run:
             log_path = self.server.default_log_path(self.cfg.key)
         tail: str | None = None
         try:
-            with anyio.move_on_after(max(self.remaining(10.0), 2.0)):
+            with anyio.move_on_after(max(self.remaining(10.0), 3.0)):
                 tail = await self.server.log_tail(self.cfg.key, LOG_TAIL_LINES)
         except (ServiceError, CommandTimeout, OSError):
             tail = None
@@ -151,9 +161,13 @@ class _Run:
         host = record.get("hostname")
         try:
             url = self.handshake_url(host if isinstance(host, str) else "", record)
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, TypeError):
             url = None
-        problem = await self.health.check(url) if url and isinstance(host, str) else "malformed"
+        problem = (
+            await self.health.check(url)
+            if url and isinstance(host, str)
+            else "malformed"
+        )
         if problem is None:
             self.phase("local_check", "reused")
             return record
@@ -187,18 +201,24 @@ class _Run:
         server, key = self.server, self.cfg.key
         launched = False
         for _attempt in range(3):
-            async with server.lock(key, timeout=self.remaining(LOCK_TIMEOUT_CAP)) as server_dir:
+            async with server.lock(
+                key, timeout=self.remaining(LOCK_TIMEOUT_CAP)
+            ) as server_dir:
                 data = await server.read_state(key)
                 if data is not None and data.get("dry_run"):
                     await server.remove_state(key)
                     data = None
                 status = data.get("status") if data is not None else None
-                self.phase("remote_check", f"found:{status}" if data is not None else "missing")
+                self.phase(
+                    "remote_check", f"found:{status}" if data is not None else "missing"
+                )
                 if data is not None and status == "running":
                     if await self.validate_running(data):
                         return data, "reused-remote"
                     data = None
-                elif data is not None and (status != "starting" or not isinstance(data.get("pid"), int)):
+                elif data is not None and (
+                    status != "starting" or not isinstance(data.get("pid"), int)
+                ):
                     await server.remove_state(key)
                     self.phase("stale_cleanup", "remove")
                     data = None
@@ -207,16 +227,20 @@ class _Run:
                         raise self.error("the service vanished right after launch")
                     await self.launch(server_dir)
                     launched = True
-                    data = await server.read_state(key)
-                    if data is None or not isinstance(data.get("pid"), int):
-                        raise await self.failure("rhl-launch-service wrote no state file", data)
             # "starting": wait outside the lock, so others can wait too.
             self.phase("wait_for_start", "waiting")
-            outcome = await server.wait_for_start(key, int(data["pid"]), within=self.remaining())
+            pid = (
+                data.get("pid") if data is not None else None
+            )  # None: ours, just launched
+            outcome = await server.wait_for_start(
+                key, pid if isinstance(pid, int) else None, within=self.remaining()
+            )
             if outcome.status == "running" and outcome.data is not None:
                 if await self.validate_running(outcome.data, after_start=True):
                     return outcome.data, "launched" if launched else "reused-remote"
-                raise await self.failure("the service says it is running but does not answer", outcome.data)
+                raise await self.failure(
+                    "the service says it is running but does not answer", outcome.data
+                )
             reason = self.start_failure_reason(outcome)
             if launched:
                 exc = await self.failure(reason, outcome.data or data)
@@ -239,7 +263,9 @@ class _Run:
             return "the service's state file disappeared while it was starting"
         return f"the service reported status {outcome.status!r} while starting"
 
-    async def validate_running(self, data: dict[str, Any], *, after_start: bool = False) -> bool:
+    async def validate_running(
+        self, data: dict[str, Any], *, after_start: bool = False
+    ) -> bool:
         """Check a "running" state: PID alive and port / healthcheck answering.
 
         Returns False after stopping and forgetting a dead or unresponsive service.
@@ -248,7 +274,11 @@ class _Run:
         server, cfg = self.server, self.cfg
         port = data.get("port")
         pid = data.get("pid")
-        if not isinstance(port, int) or isinstance(port, bool) or not isinstance(pid, int):
+        if (
+            not isinstance(port, int)
+            or isinstance(port, bool)
+            or not isinstance(pid, int)
+        ):
             await server.remove_state(cfg.key)
             self.phase("remote_validate", "malformed")
             return False
@@ -266,7 +296,9 @@ class _Run:
         async def check_port() -> None:
             nonlocal problem
             if cfg.handshake is None:
-                problem = None if await server.verify_port(target, port) else "port closed"
+                problem = (
+                    None if await server.verify_port(target, port) else "port closed"
+                )
                 return
             url = self.handshake_url(target, data)
             problem = f"no answer from {url}"
@@ -275,6 +307,8 @@ class _Run:
                     problem = await server.http_check(url)
                     if problem is None or not alive:
                         return
+                    if not after_start and "refused" in problem.lower():
+                        return  # an established service does not refuse connections
                     await anyio.sleep(0.03)
 
         if after_start and not cfg.tunnel:
@@ -318,13 +352,17 @@ class _Run:
             try:
                 tunnel = await self.open_tunnel(port)
                 local_ports.append(tunnel)
-                self.phase("tunnel_setup", f"localhost:{tunnel} -> {cfg.hostname}:{port}")
+                self.phase(
+                    "tunnel_setup", f"localhost:{tunnel} -> {cfg.hostname}:{port}"
+                )
                 payload = {
                     "hostname": "localhost",
                     "port": tunnel,
                     "tunneled-host": cfg.ssh_hostname,
                     "tunneled-port": port,
-                    "tunneled-network-interface": data.get("network_interface", cfg.network_interface),
+                    "tunneled-network-interface": data.get(
+                        "network_interface", cfg.network_interface
+                    ),
                 }
                 for name, remote_port in _port_parameters(data).items():
                     extra = await self.open_tunnel(remote_port)
@@ -336,7 +374,9 @@ class _Run:
                     await close_tunnels(local_ports)
                 raise
         else:
-            target = cfg.hostname or data.get("network_interface", cfg.network_interface)
+            target = cfg.hostname or data.get(
+                "network_interface", cfg.network_interface
+            )
             payload = {"hostname": target, "port": port}
             payload.update(_port_parameters(data))
             if cfg.hostname and cfg.ssh_hostname and cfg.ssh_hostname != cfg.hostname:
@@ -348,7 +388,9 @@ class _Run:
             payload["meta"] = dict(cfg.meta)
         if cfg.handshake is not None:
             url = self.handshake_url(payload["hostname"], payload)
-            problem = await self.health.wait_ok(url, within=self.remaining(READY_WITHIN))
+            problem = await self.health.wait_ok(
+                url, within=self.remaining(READY_WITHIN)
+            )
             if problem is not None:
                 if cfg.tunnel:
                     await close_tunnels(_tunnel_ports(payload))
@@ -404,9 +446,13 @@ async def ensure_service(
             return await run.execute()
         except TimeoutError:
             if run.server is None:
-                raise run.error(f"timed out after {timeout:.0f}s before reaching the host") from None
+                raise run.error(
+                    f"timed out after {timeout:.0f}s before reaching the host"
+                ) from None
             with anyio.move_on_after(10):
-                raise await run.failure(f"timed out after {timeout:.0f}s", None) from None
+                raise await run.failure(
+                    f"timed out after {timeout:.0f}s", None
+                ) from None
             raise run.error(f"timed out after {timeout:.0f}s") from None
         except CommandTimeout as exc:
             raise run.error(str(exc)) from None

@@ -137,7 +137,7 @@ class ConnectionPool:
                 with anyio.move_on_after(5):
                     await host.connection.wait_closed()
 
-    async def __aenter__(self) -> ConnectionPool:
+    async def __aenter__(self) -> ConnectionPool:  # noqa: PYI034
         return self
 
     async def __aexit__(

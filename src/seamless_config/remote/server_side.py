@@ -27,11 +27,13 @@ from .health import HealthChecker
 from .host_scripts import LOCK_SCRIPT, WATCH_SCRIPT
 from .hosts import CommandResult, Host, LocalHost, SSHHost
 from .launch_config import CONFIG_DIR_ENV, DEFAULT_SERVER_DIR, helper_base_directory
+from .processes import pid_alive
 
 STATE_POLL_INTERVAL = 0.02
 REMOTE_STATE_POLL_INTERVAL = 0.03
 COMMAND_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
+FAILED_EXIT_GRACE = 2.0
 
 WaitEvent = Literal["state", "dead", "timeout"]
 
@@ -51,20 +53,6 @@ class WaitOutcome:
         return status if isinstance(status, str) else None
 
 
-def _pid_alive_locally(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 class ServerSide(ABC):
     """Launcher state and helpers on one host."""
 
@@ -80,7 +68,9 @@ class ServerSide(ABC):
     # -- primitives --------------------------------------------------------
 
     @abstractmethod
-    def lock(self, key: str, *, timeout: float) -> AbstractAsyncContextManager[str | None]:
+    def lock(
+        self, key: str, *, timeout: float
+    ) -> AbstractAsyncContextManager[str | None]:
         """Exclusive per-key lock on the host; yields the host's server dir if known."""
 
     @abstractmethod
@@ -88,8 +78,13 @@ class ServerSide(ABC):
         """The state JSON of ``key``, or None."""
 
     @abstractmethod
-    async def wait_for_start(self, key: str, pid: int, *, within: float) -> WaitOutcome:
-        """Wait while the state says "starting" and ``pid`` lives."""
+    async def wait_for_start(
+        self, key: str, pid: int | None, *, within: float
+    ) -> WaitOutcome:
+        """Wait while the state says "starting" and ``pid`` lives.
+
+        ``pid=None``: the PID recorded in the state file (right after our launch).
+        """
 
     @abstractmethod
     async def pid_alive(self, pid: int) -> bool: ...
@@ -113,7 +108,9 @@ class ServerSide(ABC):
 
     # -- helper-based operations shared by both sides ------------------------
 
-    async def helper(self, argv: Sequence[str], *, timeout: float = COMMAND_TIMEOUT) -> CommandResult:
+    async def helper(
+        self, argv: Sequence[str], *, timeout: float = COMMAND_TIMEOUT
+    ) -> CommandResult:
         result = await self.host.run(argv, timeout=timeout)
         if result.not_found:
             raise ServiceError(
@@ -129,7 +126,7 @@ class ServerSide(ABC):
         if not result.ok:
             raise ServiceError(
                 f"{service} on {self.label}: rhl-launch-service refused to launch "
-                f"`{shlex.join(argv[argv.index('--') + 1:])}`: "
+                f"`{shlex.join(argv[argv.index('--') + 1 :])}`: "
                 f"{result.stderr.strip() or result.stdout.strip()}",
                 service=service,
                 host=self.label,
@@ -216,12 +213,16 @@ class LocalServerSide(ServerSide):
         async with file_lock(self.base / "locks" / f"{key}.lock", timeout=timeout):
             yield self.command_server_dir()
 
-    def lock(self, key: str, *, timeout: float) -> AbstractAsyncContextManager[str | None]:
+    def lock(
+        self, key: str, *, timeout: float
+    ) -> AbstractAsyncContextManager[str | None]:
         return self._lock(key, timeout)
 
     def _read(self, key: str) -> dict[str, Any] | None:
         try:
-            data = json.loads((self.server_dir / f"{key}.json").read_text(encoding="utf-8"))
+            data = json.loads(
+                (self.server_dir / f"{key}.json").read_text(encoding="utf-8")
+            )
         except (OSError, ValueError):
             return None
         return data if isinstance(data, dict) else None
@@ -229,13 +230,35 @@ class LocalServerSide(ServerSide):
     async def read_state(self, key: str) -> dict[str, Any] | None:
         return self._read(key)
 
-    async def wait_for_start(self, key: str, pid: int, *, within: float) -> WaitOutcome:
+    async def wait_for_start(
+        self, key: str, pid: int | None, *, within: float
+    ) -> WaitOutcome:
         with anyio.move_on_after(within):
             while True:
                 data = self._read(key)
-                if data is None or data.get("status") != "starting" or data.get("pid") != pid:
+                if (
+                    pid is None
+                    and data is not None
+                    and isinstance(data.get("pid"), int)
+                ):
+                    pid = data["pid"]
+                if (
+                    pid is None
+                    or data is None
+                    or data.get("status") != "starting"
+                    or data.get("pid") != pid
+                ):
+                    if (
+                        pid is not None
+                        and data is not None
+                        and data.get("status") == "failed"
+                    ):
+                        # It prints its traceback while exiting: let it finish (log tail).
+                        with anyio.move_on_after(FAILED_EXIT_GRACE):
+                            while pid_alive(pid):
+                                await anyio.sleep(STATE_POLL_INTERVAL)
                     return WaitOutcome("state", data)
-                if not _pid_alive_locally(pid):
+                if not pid_alive(pid):
                     data = self._read(key)
                     if data is not None and data.get("status") == "starting":
                         return WaitOutcome("dead", data)
@@ -244,7 +267,7 @@ class LocalServerSide(ServerSide):
         return WaitOutcome("timeout", self._read(key))
 
     async def pid_alive(self, pid: int) -> bool:
-        return _pid_alive_locally(pid)
+        return pid_alive(pid)
 
     async def http_check(self, url: str) -> str | None:
         return await self.health.check(url)
@@ -272,7 +295,9 @@ class LocalServerSide(ServerSide):
             data = Path(self.default_log_path(key)).read_bytes()
         except OSError:
             return None
-        text = b"".join(data.splitlines(keepends=True)[-lines:]).decode(errors="replace")
+        text = b"".join(data.splitlines(keepends=True)[-lines:]).decode(
+            errors="replace"
+        )
         return text or None
 
 
@@ -291,7 +316,9 @@ class SSHServerSide(ServerSide):
             with anyio.fail_after(timeout + 10):
                 line = await stream.readline()
             if line == "timeout":
-                raise TimeoutError(f"{self.label}: lock for {key} not acquired in {timeout:.0f}s")
+                raise TimeoutError(
+                    f"{self.label}: lock for {key} not acquired in {timeout:.0f}s"
+                )
             if line.startswith("locked "):
                 self._server_dir = line[len("locked ") :]
             # Otherwise python3 is unavailable (e.g. a guarded key): go on unlocked.
@@ -301,7 +328,9 @@ class SSHServerSide(ServerSide):
                 with anyio.CancelScope(shield=True):
                     await stream.close_input()
 
-    def lock(self, key: str, *, timeout: float) -> AbstractAsyncContextManager[str | None]:
+    def lock(
+        self, key: str, *, timeout: float
+    ) -> AbstractAsyncContextManager[str | None]:
         return self._lock(key, timeout)
 
     async def read_state(self, key: str) -> dict[str, Any] | None:
@@ -314,13 +343,15 @@ class SSHServerSide(ServerSide):
             return None
         return data if isinstance(data, dict) else None
 
-    async def wait_for_start(self, key: str, pid: int, *, within: float) -> WaitOutcome:
+    async def wait_for_start(
+        self, key: str, pid: int | None, *, within: float
+    ) -> WaitOutcome:
         argv = [
             "python3",
             "-c",
             WATCH_SCRIPT,
             key,
-            str(pid),
+            "-" if pid is None else str(pid),
             f"{within:.3f}",
             str(REMOTE_STATE_POLL_INTERVAL),
         ]
@@ -331,19 +362,38 @@ class SSHServerSide(ServerSide):
                 report = json.loads(line)
             except ValueError:
                 report = None
-            if isinstance(report, dict) and report.get("event") in ("state", "dead", "timeout"):
+            if isinstance(report, dict) and report.get("event") in (
+                "state",
+                "dead",
+                "timeout",
+            ):
                 data = report.get("data")
-                return WaitOutcome(report["event"], data if isinstance(data, dict) else None)
+                return WaitOutcome(
+                    report["event"], data if isinstance(data, dict) else None
+                )
             # No python3 watcher on this host: poll the helpers instead.
             return await self._poll_for_start(key, pid, within=within)
         return WaitOutcome("timeout", None)
 
-    async def _poll_for_start(self, key: str, pid: int, *, within: float) -> WaitOutcome:
+    async def _poll_for_start(
+        self, key: str, pid: int | None, *, within: float
+    ) -> WaitOutcome:
         data: dict[str, Any] | None = None
         with anyio.move_on_after(within):
             while True:
                 data = await self.read_state(key)
-                if data is None or data.get("status") != "starting" or data.get("pid") != pid:
+                if (
+                    pid is None
+                    and data is not None
+                    and isinstance(data.get("pid"), int)
+                ):
+                    pid = data["pid"]
+                if (
+                    pid is None
+                    or data is None
+                    or data.get("status") != "starting"
+                    or data.get("pid") != pid
+                ):
                     return WaitOutcome("state", data)
                 if not await self.pid_alive(pid):
                     data = await self.read_state(key)

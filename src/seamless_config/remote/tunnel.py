@@ -21,6 +21,8 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 
+from .processes import pid_alive
+
 TUNNEL_SSH_OPTIONS = (
     "-o", "ExitOnForwardFailure=yes",
     "-o", "ControlMaster=no",
@@ -175,7 +177,10 @@ def _processes() -> Iterator[tuple[int, list[str]]]:
             except OSError:
                 continue
             if raw:
-                yield int(entry.name), raw.rstrip(b"\0").decode(errors="replace").split("\0")
+                yield (
+                    int(entry.name),
+                    raw.rstrip(b"\0").decode(errors="replace").split("\0"),
+                )
         return
     try:
         output = subprocess.run(
@@ -193,46 +198,62 @@ def _processes() -> Iterator[tuple[int, list[str]]]:
             yield int(fields[0]), fields[1:]
 
 
-def _is_tunnel_for(argv: list[str], local_port: int) -> bool:
+def _tunnel_kind(argv: list[str], local_port: int) -> str | None:
+    """What serves ``local_port``: "ssh" (``ssh -L <port>:...``), "monitor"
+    (the reference launcher's tunnel monitor), or None."""
     prefix = f"{local_port}:"
-    if Path(argv[0]).name == "ssh" or argv[0].endswith("/ssh"):
+    if Path(argv[0]).name == "ssh":
         for i, arg in enumerate(argv):
             if arg == "-L" and i + 1 < len(argv) and argv[i + 1].startswith(prefix):
-                return True
+                return "ssh"
             if arg.startswith("-L" + prefix):
-                return True
-        return False
+                return "ssh"
+        return None
     # The reference launcher's tunnel monitor (python -c ... --local-port N).
     if "--ssh-host" in argv and "--local-port" in argv:
         i = argv.index("--local-port")
-        return i + 1 < len(argv) and argv[i + 1] == str(local_port)
-    return False
+        if i + 1 < len(argv) and argv[i + 1] == str(local_port):
+            return "monitor"
+    return None
+
+
+def _find_tunnel_processes(local_port: int) -> list[tuple[int, str]]:
+    own = os.getpid()
+    found = []
+    for pid, argv in _processes():
+        kind = _tunnel_kind(argv, local_port) if pid != own else None
+        if kind is not None:
+            found.append((pid, kind))
+    return found
 
 
 def find_tunnel_pids(local_port: int) -> list[int]:
     """PIDs of tunnel processes (ours or the reference's) serving ``local_port``."""
-    own = os.getpid()
-    return [pid for pid, argv in _processes() if pid != own and _is_tunnel_for(argv, local_port)]
+    return [pid for pid, _ in _find_tunnel_processes(local_port)]
 
 
-async def close_tunnels(local_ports: Sequence[int], *, within: float = 5.0) -> list[int]:
+async def close_tunnels(
+    local_ports: Sequence[int], *, within: float = 5.0
+) -> list[int]:
     """Terminate the tunnel processes of ``local_ports``; returns the PIDs signalled."""
-    pids: list[int] = []
+    found: list[tuple[int, str]] = []
     for port in local_ports:
-        pids.extend(await anyio.to_thread.run_sync(find_tunnel_pids, port))
-    for pid in pids:
+        found.extend(await anyio.to_thread.run_sync(_find_tunnel_processes, port))
+    pids = [pid for pid, _ in found]
+    for pid, kind in found:
+        # The reference's monitor sleeps 20 s between checks, SIGTERM or not.
         try:
-            os.kill(pid, signal.SIGTERM)
+            os.kill(pid, signal.SIGKILL if kind == "monitor" else signal.SIGTERM)
         except ProcessLookupError:
             pass
     with anyio.move_on_after(within):
         while True:
-            alive = [pid for pid in pids if _alive(pid)]
+            alive = [pid for pid in pids if pid_alive(pid)]
             if not alive:
                 break
             await anyio.sleep(0.02)
     for pid in pids:
-        if _alive(pid):
+        if pid_alive(pid):
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -241,17 +262,3 @@ async def close_tunnels(local_ports: Sequence[int], *, within: float = 5.0) -> l
         if process.poll() is not None:
             _DETACHED.remove(process)
     return pids
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
