@@ -12,7 +12,7 @@ from typing import Any, Optional
 from .core import launch
 from .core.launch import Scope
 from .core.model import Cluster
-from .core.resolved import current_queue, current_scope
+from .core.resolved import cluster_or_error, current_queue, current_scope
 from .errors import ConfigurationError
 from .state import STATE
 
@@ -34,7 +34,7 @@ def _context(
     scope = current_scope(snap.selection, cluster, project, subproject, stage, substage)
     scope = Scope(scope.cluster, scope.project, _blank_to_none(scope.subproject),
                   _blank_to_none(scope.stage), _blank_to_none(scope.substage))
-    clus = snap.registry.clusters[scope.cluster]
+    clus = cluster_or_error(snap.selection, snap.registry, scope.cluster)
     is_local = scope.cluster == snap.registry.local_cluster
     return clus, scope, is_local, current_queue(snap.selection, snap.registry, scope.cluster)
 
@@ -87,7 +87,7 @@ def configure_pure_daskserver(
     cluster = cluster if cluster is not None else snap.selection.cluster
     if cluster is None:
         raise ConfigurationError("No cluster defined: add 'cluster: <name>' to seamless.profile.yaml")
-    clus = snap.registry.clusters[cluster]
+    clus = cluster_or_error(snap.selection, snap.registry, cluster)
     queue_name = queue or current_queue(snap.selection, snap.registry, cluster)
     return launch.pure_daskserver_launch(clus, is_local_cluster=cluster == snap.registry.local_cluster,
                                          queue_name=queue_name, node=snap.selection.node,

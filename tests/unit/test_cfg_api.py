@@ -201,3 +201,10 @@ def test_load_config_files_facade(project: Project) -> None:
     assert not STATE.initialized  # loading does not activate anything
     seamless_config.change_stage()
     assert STATE.initialized
+
+
+def test_undefined_cluster_fails_set_stage_with_a_location(project: Project) -> None:
+    path = project.yaml("- project: p\n- cluster: nowhere\n- execution: remote\n")
+    with pytest.raises(ConfigurationError, match="Unknown cluster 'nowhere'") as info:
+        seamless_config.set_stage(workdir=project.root)
+    assert f"{path}:2:3" in str(info.value) and "no clusters are defined" in str(info.value)

@@ -330,3 +330,25 @@ def test_define_clusters_api_validates_like_files() -> None:
         define_clusters({"c": {**good, "queues": {"q": {"exclusive": False}}}})
     with pytest.raises(ValueError):
         define_clusters({"c": {**good, "wokers": 2}})
+
+
+@pytest.mark.parametrize("value", ["[base]", "{a: 1}", "3"])
+def test_template_must_be_a_name(value: str) -> None:
+    err = parse_error(slurm(f"    base:\n      cores: 2\n    gpu:\n      TEMPLATE: {value}\n"))
+    assert "'TEMPLATE' must be a string" in str(err) and at(err) == (9, 7)
+
+
+def test_unknown_selected_cluster_is_a_configuration_error(project: Project) -> None:
+    from seamless_config import ConfigurationError, select, tools
+
+    project.clusters_file(LOCAL_CLUSTER)
+    path = project.yaml("- project: p\n- cluster: lcoal\n")
+    project.load()
+    for call in (lambda: tools.configure_hashserver("rw"), tools.configure_daskserver,
+                 tools.configure_pure_daskserver, lambda: select.check_remote_redundancy("lcoal")):
+        with pytest.raises(ConfigurationError, match="Unknown cluster 'lcoal'") as info:
+            call()
+        assert "did you mean 'local'" in str(info.value)
+        assert f"selected at {path}:2:3" in str(info.value)
+    with pytest.raises(KeyError):  # get_cluster keeps the reference's KeyError
+        get_cluster("lcoal")

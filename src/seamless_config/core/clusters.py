@@ -233,7 +233,7 @@ def parse_queues(raw: Any, cluster_type: str | None, here: Here) -> dict[str, Qu
                 original = next((k for k in queue_raw if str(k).replace("-", "_") == key), key)
                 raise _fail(f"unknown key '{original}' in queue '{queue_name}'{did_you_mean(key, _QUEUE_FIELDS)}", qhere.at(original))
         values = _queue_values(data, qhere)
-        template = data.get("TEMPLATE")
+        template = _str(data.get("TEMPLATE"), "TEMPLATE", qhere)
         if template is not None:
             if template not in queues:
                 raise _fail(

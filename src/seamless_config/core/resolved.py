@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ConfigurationError
+from .hints import did_you_mean
 from .launch import Scope
 from .model import Cluster, ClusterRegistry
 from .selection import Selection
@@ -24,11 +25,25 @@ def current_queue(sel: Selection, registry: ClusterRegistry, cluster: str | None
     return sel.queue
 
 
+def cluster_or_error(sel: Selection, registry: ClusterRegistry, name: str) -> Cluster:
+    """The cluster called *name*; a ``ConfigurationError`` that says where it was selected if undefined."""
+    clus = registry.clusters.get(name)
+    if clus is not None:
+        return clus
+    origin = sel.origins.get("cluster") if name == sel.cluster else None
+    where = f" (selected at {origin})" if origin is not None and origin.kind == "file" else ""
+    hint = did_you_mean(name, registry.clusters) if registry.clusters else "; no clusters are defined"
+    raise ConfigurationError(
+        f"Unknown cluster '{name}'{where}{hint}. Define it in ~/.seamless/clusters.yaml "
+        "or with a 'clusters:' command in seamless.profile.yaml"
+    )
+
+
 def remote_target(sel: Selection, registry: ClusterRegistry, cluster: str) -> str | None:
     """``jobserver`` or ``daskserver``: pinned by ``remote:``, else the only one the cluster has."""
     if sel.remote is not None:
         return sel.remote
-    clus = registry.clusters[cluster]
+    clus = cluster_or_error(sel, registry, cluster)
     pin = "in your seamless.profile.yaml, add 'remote: jobserver' or 'remote: daskserver'"
     for frontend in clus.frontends:
         if frontend.jobserver is not None and frontend.daskserver is not None:
