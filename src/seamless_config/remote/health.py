@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import errno
+from typing import TYPE_CHECKING
 
-import aiohttp
 import anyio
+
+if TYPE_CHECKING:
+    import aiohttp
 
 RETRY_INTERVAL = 0.03
 
@@ -28,6 +31,8 @@ class HealthChecker:
             self._session = None
 
     def _get_session(self) -> aiohttp.ClientSession:
+        import aiohttp  # lazily: seamless-init's warm path should not pay for it twice
+
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(force_close=True),
@@ -37,6 +42,8 @@ class HealthChecker:
 
     async def check(self, url: str) -> str | None:
         """One GET; None if it answered 2xx, else the reason it did not."""
+        import aiohttp
+
         try:
             async with self._get_session().get(url, allow_redirects=False) as response:
                 await response.read()

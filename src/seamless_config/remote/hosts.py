@@ -16,11 +16,13 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:  # asyncssh costs ~0.2 s to import: only SSH frontends need it
+    import asyncssh
 
 import anyio
 import anyio.abc
-import asyncssh
 
 REMOTE_PATH_PREFIX = (
     'PATH="$HOME/miniforge3/bin:$HOME/miniconda3/bin:$PATH"; export PATH; '

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported on first SSH connection (it costs ~0.2 s)
+    import asyncssh
 
 import anyio
-import asyncssh
 
 from ..errors import ConnectionFailedError
 from .hosts import LocalHost, SSHHost, passwd_home
@@ -107,6 +109,8 @@ class ConnectionPool:
             "keepalive_count_max": 3,
             "connect_timeout": self._connect_timeout,
         }
+        import asyncssh
+
         if self._known_hosts != ():
             options["known_hosts"] = self._known_hosts
         try:
