@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -21,7 +22,10 @@ DEFAULT_MAX_LONG_CHANNELS = 2
 
 
 def default_ssh_config() -> list[str]:
-    """``~/.ssh/config`` of the passwd home, as the OpenSSH client reads it."""
+    """``$SEAMLESS_SSH_CONFIG`` if set, else ``~/.ssh/config`` of the passwd home (as OpenSSH reads it)."""
+    override = os.environ.get("SEAMLESS_SSH_CONFIG")
+    if override:
+        return [override]
     path = passwd_home() / ".ssh" / "config"
     return [str(path)] if path.is_file() else []
 
