@@ -515,3 +515,13 @@ def test_origins_of_api_calls(project: Project) -> None:
     assert sel.origins["project"].kind == "file"
     assert sel.origins["project"].location is not None and sel.origins["project"].location.line == 1
     assert "API" in str(sel.origins["cluster"])
+
+
+def test_cluster_sources_remember_where_clusters_were_defined(project: Project) -> None:
+    cfile = project.clusters_file(LOCAL_CLUSTER)
+    profile = project.profile("- project: p\n" + clusters_block(HPC_CLUSTER))
+    project.load()
+    local = STATE.cluster_sources["local"].here.location
+    hpc = STATE.cluster_sources["hpc"].here.location
+    assert local is not None and (local.path, local.line, local.column) == (str(cfile), 1, 1)
+    assert hpc is not None and (hpc.path, hpc.line, hpc.column) == (str(profile), 3, 5)

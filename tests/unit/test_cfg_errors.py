@@ -151,3 +151,34 @@ def test_location_str() -> None:
     err = ConfigFileError("boom", Location("f.yaml", 1, 2))
     assert str(err) == "f.yaml:1:2: boom" and err.reason == "boom"
     assert str(ConfigFileError("plain")) == "plain"
+
+
+@pytest.mark.parametrize(
+    "text, line, column",
+    [
+        ("- project: p\n- execution: 3\n", 2, 3),
+        ("- project: p\n- persistent: maybe\n", 2, 3),
+        ("- project: p\n- record: 1\n", 2, 3),
+        ("- project: p\n- remote: both\n", 2, 3),
+        ("- project: p\n- node: [a]\n", 2, 3),
+        ("- project: p\n- nparallel: many\n", 2, 3),
+        ("- project: p\n- queue: q\n", 2, 3),
+        ("- project: p\n- subproject: {a: 1}\n", 2, 3),
+        ("- project: [p]\n", 1, 3),
+        ("- project: p\n- cluster: 3\n", 2, 3),
+        ("- project: p\n- stage s:\n  - execution: bad\n", 3, 5),
+        ("- project: p\n- stage s:\n    - stage s:\n        - record: 2\n", 4, 11),
+        ("# comment\n\n- project: p\n-    execution:    bad\n", 4, 6),
+    ],
+)
+def test_command_value_errors_are_located(project: Project, text: str, line: int, column: int) -> None:
+    path = project.profile(text)
+    err = load_error(project, stage="s")
+    assert where(err) == (str(path), line, column)
+
+
+def test_crlf_and_bom_files_keep_line_numbers(project: Project) -> None:
+    path = project.root / "seamless.yaml"
+    path.write_bytes("\ufeff- project: p\r\n- record: true\r\n- clsuter: c\r\n".encode())
+    err = load_error(project)
+    assert where(err) == (str(path), 3, 3)

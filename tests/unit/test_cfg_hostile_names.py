@@ -8,6 +8,7 @@ also checks that the payload's marker file was never created.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,7 @@ def payloads(marker: Path) -> list[str]:
 
 
 @pytest.fixture
-def marker(tmp_path: Path) -> Path:
+def marker(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "pwned"
     yield path
     assert not path.exists(), "a hostile name was evaluated"
