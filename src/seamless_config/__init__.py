@@ -68,7 +68,7 @@ def _caller_directory(depth: int) -> Optional[str]:
         return None
     filename = frame.f_globals.get("__file__")
     del frame
-    if not filename:
+    if not isinstance(filename, str) or not filename:
         return None
     return os.path.abspath(filename if os.path.isdir(filename) else os.path.dirname(filename))
 

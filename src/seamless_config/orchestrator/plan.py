@@ -126,8 +126,11 @@ def make_plan(config: ResolvedConfig, *, storage_mode: str = "rw") -> Plan:
                 pass  # that service is not part of the plan (or its own step reports the error)
         return result
 
+    def ignoring_connections(build: Callable[[], dict[str, Any]]) -> LaunchBuilder:
+        return lambda _connections: build()
+
     steps = [
-        Step(name, (lambda conns, build=build: build()), host=_host(config, name))
+        Step(name, ignoring_connections(build), host=_host(config, name))
         for name, build in storage_builders.items()
     ]
     if execution == "remote":
