@@ -103,6 +103,19 @@ def test_spotlight_values() -> None:
         "# only a comment\n- a\n- b # trailing\n",
         "---\n- one\n...\n",
         "- 'it''s'\n- \"tab\\there\"\n- \"\\u00e9\"\n",
+        "a: ! 123\n",
+        "a: [!!str 1, 2, !!int \"3\"]\n",
+        "a: !!str\n  123\n",
+        "a: &x !!float 1\nb: *x\n",
+        "? complex\n: 1\n",
+        "a: !<tag:yaml.org,2002:str> 12\n",
+        "a: \"multi\n  line\"\n",
+        "a: plain\n  continued yes\n",
+        "a: 1\na: 2\n",
+        "- {project: a, project: b}\n",
+        "\ufeff- project: p\n",
+        "- a\r\n- b: c\r\n",
+        "%YAML 1.1\n---\n- x: 1.0\n",
     ],
 )
 def test_documents_match_pyyaml(text: str) -> None:
@@ -152,6 +165,8 @@ def test_invalid_tagged_value() -> None:
         ("a: 1\na: : 2\n", 2),
         ("- 'unterminated\n", 2),
         ("a: [1, 2\nb: 3\n", 2),
+        ("---\n- a\n---\n- b\n", 3),  # two documents
+        ("- a\n-\tb\n", 2),  # a tab
     ],
 )
 def test_malformed_yaml_names_file_line_column(tmp_path: Path, text: str, line: int) -> None:
