@@ -19,5 +19,8 @@ fi
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -U pip
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[local,test]'
+quiet_pip() {  # this machine's pip.conf names absent local indexes: drop that noise, keep errors
+    .venv/bin/python -m pip install -q --disable-pip-version-check "$@" 2>&1 | { grep -v "^WARNING: Location" || true; }
+}
+quiet_pip -U pip
+quiet_pip -e '.[local,test]'
