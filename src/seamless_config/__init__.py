@@ -15,7 +15,7 @@ import sys
 import warnings
 from typing import Any, Optional
 
-from .errors import ConfigFileError, ConfigurationError
+from .errors import ConfigFileError, ConfigurationError, ServicesUnavailable
 from .extern_clients import collect_remote_clients, set_remote_clients, set_remote_clients_from_env
 from .state import STATE, seamless_cache_dir
 
@@ -39,6 +39,7 @@ __all__ = [
     "set_remote_clients_from_env",
     "ConfigurationError",
     "ConfigFileError",
+    "ServicesUnavailable",
 ]
 
 

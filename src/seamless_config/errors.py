@@ -9,6 +9,7 @@ files are also ``ValueError`` because the reference raised ``ValueError`` (or
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 class ConfigurationError(RuntimeError):
@@ -50,6 +51,17 @@ class UnsafeNameError(ConfigFileError):
 
 class OrchestrationError(ConfigurationError):
     """Bringing services up failed; see ``report`` for every service's outcome."""
+
+
+class ServicesUnavailable(OrchestrationError):
+    """Some services could not be brought up; ``report`` (an orchestrator ``Report``) lists every one."""
+
+    def __init__(self, report: Any) -> None:
+        self.report = report
+        failed = [o.service for o in report.outcomes if o.status == "failed"]
+        super().__init__(
+            f"{len(failed)} of {len(report.outcomes)} services failed ({', '.join(failed)}):\n{report.format()}"
+        )
 
 
 class ServiceError(OrchestrationError):

@@ -92,7 +92,7 @@ def test_good_paths(good: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "good", ["localhost", "login.hpc.example", "127.0.0.1", "0.0.0.0", "::", "::1", "fe80::1", "fe80::", "node_7"]
+    "good", ["localhost", "login.hpc.example", "127.0.0.1", "0.0.0.0", "::", "::1", "fe80::1", "fe80::"]
 )
 def test_good_hosts(good: str) -> None:
     assert check_host("hostname", good) == good
@@ -243,3 +243,10 @@ def test_hostile_overrides_of_configure_functions(marker: Path) -> None:
                 tools.configure_hashserver("rw", **kwargs)
             with pytest.raises(ValueError):
                 tools.configure_database("ro", **kwargs)
+
+
+@pytest.mark.parametrize("bad", ["node_7", "-oProxyCommand=x", "a..b", "host-", "x" * 64 + ".org"])
+def test_hosts_remote_http_launcher_would_refuse(bad: str) -> None:
+    # The launcher applies RFC 1123 labels; refusing here gives the file position instead of a launch failure.
+    with pytest.raises(UnsafeNameError):
+        check_host("ssh_hostname", bad)

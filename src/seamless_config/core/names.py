@@ -8,14 +8,26 @@ before it is stored, with a message that says what is allowed.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from ..errors import Location, UnsafeNameError
 
 # Letters, digits, '_', '.', '-' and '+'; must start with a letter, digit or '_'.
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
-# Hostnames, IPv4 and bracket-less IPv6 literals ('::1', 'fe80::'); never starting with '-' (ssh option injection).
-_HOST = re.compile(r"[A-Za-z0-9_:](?:[A-Za-z0-9_.:-]*[A-Za-z0-9_:])?")
+# A hostname label (RFC 1123), the rule remote-http-launcher applies: checking it here
+# reports the file position instead of failing at launch. Never starts with '-'.
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def _is_host(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        pass
+    name = value[:-1] if value.endswith(".") else value
+    return 0 < len(name) <= 253 and all(_LABEL.fullmatch(label) for label in name.split("."))
 # Directory paths: the launcher's own alphabet (no quotes, braces, '$' or whitespace),
 # not starting with '-' so that a path can never be read as an option.
 _PATH = re.compile(r"[A-Za-z0-9@_./~][A-Za-z0-9@_./~-]*")
@@ -59,9 +71,12 @@ def check_host(kind: str, value: object, location: Location | None = None) -> st
     """A hostname, SSH alias or network interface address."""
     if not isinstance(value, str):
         raise UnsafeNameError(f"{kind} must be a string, not {type(value).__name__}", location)
-    if not _HOST.fullmatch(value):
+    if not _is_host(value):
         raise _refuse(
-            kind, value, "a hostname or IP address (letters, digits, '.', '-', '_', ':'; not starting with '-')", location
+            kind, value,
+            "a hostname or IP address (dot-separated labels of letters, digits and '-', "
+            "not starting or ending with '-'; no '_', which remote-http-launcher refuses)",
+            location,
         )
     return value
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core import launch
-from ..core.resolved import ResolvedConfig
+from ..core.resolved import ResolvedConfig, cluster_or_error
 from ..errors import ConfigurationError
 
 # A step's launch dict may depend on the connections of the steps it waits for.
@@ -84,9 +84,9 @@ def forwarded_clients(
 
 def make_plan(config: ResolvedConfig, *, storage_mode: str = "rw") -> Plan:
     """The services *config* needs; an empty plan when no cluster is selected."""
-    cluster = config.cluster
-    if cluster is None:
+    if config.selection.cluster is None:
         return Plan(())
+    cluster = cluster_or_error(config.selection, config.registry, config.selection.cluster)
     local = config.is_local_cluster
     execution = config.execution
     sel = config.selection

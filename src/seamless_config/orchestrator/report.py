@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..errors import OrchestrationError
+from ..errors import ServicesUnavailable
+
+__all__ = ["Report", "ServiceOutcome", "ServicesUnavailable"]
 
 Status = Literal["ok", "failed", "skipped"]
 
@@ -82,14 +84,3 @@ class Report:
             "ssh_connections_opened": self.connections_opened,
             "services": [o.as_json() for o in self.outcomes],
         } | self.extra
-
-
-class ServicesUnavailable(OrchestrationError):
-    """Some services could not be brought up; ``report`` lists every service."""
-
-    def __init__(self, report: Report) -> None:
-        self.report = report
-        failed = [o.service for o in report.outcomes if o.status == "failed"]
-        super().__init__(
-            f"{len(failed)} of {len(report.outcomes)} services failed ({', '.join(failed)}):\n{report.format()}"
-        )

@@ -17,6 +17,14 @@ Progress = Callable[[str, str, str], None]
 DEFAULT_TIMEOUT = 180.0
 
 
+def _short_reason(reason: str, tail: str | None) -> tuple[str, str | None]:
+    """A one-line reason; a multi-line one (a helper's traceback) moves into the tail."""
+    lines = [line for line in reason.strip().splitlines() if line.strip()]
+    if len(lines) <= 2:
+        return reason.strip(), tail
+    return lines[-1].strip(), "\n".join(lines[:-1]) + ("\n" + tail if tail else "")
+
+
 async def run_plan(
     plan: Plan,
     *,
@@ -59,9 +67,10 @@ async def run_plan(
                 conf = step.build(connections)
                 connection = await ensure_service(conf, pool=pool, on_phase=on_phase, timeout=timeout)
             except ServiceError as exc:
+                reason, tail = _short_reason(str(exc), exc.log_tail)
                 outcomes[step.name] = ServiceOutcome(
                     step.name, exc.host or step.host, "failed", anyio.current_time() - t0,
-                    reason=str(exc), log_path=exc.log_path, log_tail=exc.log_tail,
+                    reason=reason, log_path=exc.log_path, log_tail=tail,
                 )
                 note(step.name, "failed", str(exc))
                 return
