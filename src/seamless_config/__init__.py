@@ -97,7 +97,7 @@ def _is_seamless_worker() -> bool:
         return False
 
 
-def _configure(stage: Optional[str], substage: Optional[str]) -> bool:
+def _configure(stage: Optional[str], substage: Optional[str], stacklevel: int = 3) -> bool:
     """Resolve the configuration for *stage*; True if the backends must be (re)activated."""
     from .select import select_stage, select_substage
 
@@ -109,7 +109,8 @@ def _configure(stage: Optional[str], substage: Optional[str]) -> bool:
         select_substage(substage)
         STATE.load_files()
         for message in _requirements():
-            warnings.warn(message, UserWarning, stacklevel=4)
+            # stacklevel: point at the user's line (the caller of init/set_stage)
+            warnings.warn(message, UserWarning, stacklevel=stacklevel)
         return stage_changed
 
 
@@ -128,10 +129,13 @@ def change_stage() -> None:
         STATE.initialized = True
 
 
-def set_stage(stage: Optional[str] = None, substage: Optional[str] = None, *, workdir: Any = _UNSET) -> None:
+def set_stage(
+    stage: Optional[str] = None, substage: Optional[str] = None, *, workdir: Any = _UNSET,
+    _called_from_init: bool = False,
+) -> None:
     """Select *stage* (and *substage*), re-read all configuration and (re)activate the backends."""
     _apply_workdir(workdir, 1)
-    if _configure(stage, substage):
+    if _configure(stage, substage, stacklevel=4 if _called_from_init else 3):
         _bring_up()
 
 
@@ -145,7 +149,7 @@ def init(*, workdir: Any = _UNSET) -> None:
     if _is_seamless_worker() or STATE.initialized:
         return
     _apply_workdir(workdir, 1)
-    set_stage(workdir=_UNSET)
+    set_stage(workdir=_UNSET, _called_from_init=True)
 
 
 def _bring_up() -> None:
