@@ -21,7 +21,7 @@ app = typer.Typer(add_completion=False, rich_markup_mode=None)
 
 def parse_stage(value: Optional[str]) -> tuple[Optional[str], Optional[str]]:
     """``STAGE[:SUBSTAGE]`` -> (stage, substage)."""
-    if not value:
+    if value is None:
         return None, None
     stage, _, substage = value.partition(":")
     if not stage:
