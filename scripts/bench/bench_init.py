@@ -47,6 +47,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shlex
 import signal
 import statistics
@@ -85,6 +86,9 @@ SCRUBBED_ENV = (
 TARGETS = {"cold_local": 0.25, "critical": 1.3, "warm_local": 0.4, "cold_ssh": 0.25}
 INIT_TIMEOUT = 300.0
 POLL = 0.01
+CRITICAL_STARTUP: list[
+    dict[str, float]
+] = []  # service_startup_times of each critical-path run
 
 
 def log(message: str) -> None:
@@ -371,6 +375,31 @@ def client_records(home: Path) -> dict[str, dict[str, Any]]:
     return records
 
 
+def service_startup_times(server_home: Path) -> dict[str, float]:
+    """Per service: seconds from its process's start to its "running" state write.
+
+    The process start comes from /proc/<pid>/stat (10 ms resolution); the
+    state write from the state file's mtime. Call while the services run.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    now_wall, now_boot = time.time(), time.clock_gettime(time.CLOCK_BOOTTIME)
+    result = {}
+    server = server_home / ".remote-http-launcher" / "server"
+    for key, data in server_states(server_home).items():
+        pid = data.get("pid")
+        service = key.split("-", 1)[0]
+        if data.get("status") != "running" or not isinstance(pid, int):
+            continue
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            started = now_wall - (now_boot - int(fields[19]) / ticks)
+            mtime = (server / f"{key}.json").stat().st_mtime
+        except (OSError, IndexError, ValueError):
+            continue
+        result[service] = round(mtime - started, 3)
+    return result
+
+
 def check_services_up(dirs: RunDirs) -> str | None:
     """None if the three services run and answer through their client records, else why not."""
     states = server_states(dirs.server_home)
@@ -421,6 +450,7 @@ class InitResult:
     report: dict[str, Any] | None = None
     t_start: float = 0.0
     t_end: float = 0.0
+    cpu: float = 0.0  # user+sys CPU of seamless-init and the helpers it waited for (not the services)
 
     def describe(self) -> str:
         return (
@@ -436,6 +466,7 @@ def run_init(dirs: RunDirs, impl: str, tools: Tools, *, ssh: Any = None) -> Init
         argv = [str(tools.ref_bin / "seamless-init")]
     env = run_env(dirs, impl, tools, ssh=ssh)
     t_start = time.time()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     try:
         done = subprocess.run(
@@ -453,6 +484,8 @@ def run_init(dirs: RunDirs, impl: str, tools: Tools, *, ssh: Any = None) -> Init
             f"{impl} seamless-init did not finish within {INIT_TIMEOUT}s: {exc}"
         ) from None
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     result = InitResult(
         seconds,
         done.returncode,
@@ -460,6 +493,7 @@ def run_init(dirs: RunDirs, impl: str, tools: Tools, *, ssh: Any = None) -> Init
         done.stderr,
         t_start=t_start,
         t_end=time.time(),
+        cpu=cpu,
     )
     if impl == "ours" and done.stdout.strip():
         try:
@@ -625,7 +659,9 @@ def critical_path(dirs: RunDirs, tools: Tools) -> tuple[float, float]:
     )
     job = _start_direct(specs["jobserver"], server_dir, env, parameters)
     _wait_running([job], deadline)
-    return storage_seconds, time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    CRITICAL_STARTUP.append(service_startup_times(dirs.home))
+    return storage_seconds, seconds
 
 
 # --------------------------------------------------------------------------- SSH
@@ -695,6 +731,7 @@ def bench_local(args: argparse.Namespace, tools: Tools, samples: Samples) -> Non
             dirs = make_run_dirs(runs_dir, f"local-{impl}", tools)
             try:
                 cold = checked_init(dirs, impl, tools)
+                startup = service_startup_times(dirs.server_home)
                 warm = checked_init(dirs, impl, tools)
             finally:
                 stop_everything(dirs.homes)
@@ -704,6 +741,9 @@ def bench_local(args: argparse.Namespace, tools: Tools, samples: Samples) -> Non
             if i >= 0:
                 samples.add(f"cold_local.{impl}", cold.seconds)
                 samples.add(f"warm_local.{impl}", warm.seconds)
+                samples.add(f"cpu.cold_local.{impl}", cold.cpu)
+                samples.add(f"cpu.warm_local.{impl}", warm.cpu)
+                samples.note(f"startup.{impl}", startup)
                 if impl == "ours":
                     samples.note("cold_local.ours.services", per_service(cold.report))
                     samples.note("warm_local.ours.services", per_service(warm.report))
@@ -722,6 +762,7 @@ def bench_local(args: argparse.Namespace, tools: Tools, samples: Samples) -> Non
         if i >= 0:
             samples.add("critical", crit)
             samples.add("critical.storage", crit_storage)
+            samples.note("startup.critical", CRITICAL_STARTUP[-1])
         order.reverse()  # alternate who goes first
 
 
@@ -752,6 +793,7 @@ def bench_ssh(
                 connections = len(wrapper_lines)
                 detail = f"{len(wrapper_lines)} ssh processes ({tunnels} tunnels)"
             samples.add(f"cold_ssh.{impl}", cold.seconds)
+            samples.add(f"cpu.cold_ssh.{impl}", cold.cpu)
             samples.add(f"ssh_connections.{impl}", connections)
             samples.note(
                 f"cold_ssh.{impl}.ssh_argv",
@@ -858,11 +900,19 @@ def summarize(samples: Samples) -> dict[str, Any]:
         }
         for name, v in samples.values.items()
     }
+    startup: dict[str, dict[str, float]] = {}
+    for who in ("ours", "ref", "critical"):
+        per_run = samples.extra.get(f"startup.{who}", [])
+        for service in SERVICES:
+            values = [run[service] for run in per_run if service in run]
+            if values:
+                startup.setdefault(who, {})[service] = statistics.median(values)
     loads = samples.extra.get("loadavg_1min", [])
     return {
         "rows": rows,
         "ours_per_service_median_seconds": services,
         "critical_storage_median": med("critical.storage"),
+        "service_startup_median_seconds": startup,
         "stats": stats,
         "loadavg_1min_median": statistics.median(loads) if loads else None,
     }
@@ -885,6 +935,17 @@ def print_table(summary: dict[str, Any]) -> None:
     print(
         "(medians in seconds; 'other' is the reference, or the critical path on its row)"
     )
+    stats = summary.get("stats", {})
+    cpu = [
+        f"{scenario} ours {stats[f'cpu.{scenario}.ours']['median']:.3f} / ref {stats[f'cpu.{scenario}.ref']['median']:.3f}"
+        for scenario in ("cold_local", "warm_local", "cold_ssh")
+        if f"cpu.{scenario}.ours" in stats and f"cpu.{scenario}.ref" in stats
+    ]
+    if cpu:
+        print(
+            "CPU s of seamless-init + the helpers it waited for (median): "
+            + "; ".join(cpu)
+        )
     if summary.get("critical_storage_median") is not None:
         print(
             f"critical path: hashserver+database running after {summary['critical_storage_median']:.3f}s (median)"
@@ -894,11 +955,15 @@ def print_table(summary: dict[str, Any]) -> None:
             f"ours per service, {scenario} (median s): "
             + ", ".join(f"{k} {v:.3f}" for k, v in per.items())
         )
-    stats = summary.get("stats", {})
+    for who, per in summary.get("service_startup_median_seconds", {}).items():
+        print(
+            f"service process start -> 'running' written, cold local, {who} (median s): "
+            + ", ".join(f"{k} {v:.3f}" for k, v in per.items())
+        )
     spread = [
         f"{k} {v['min']:.2f}..{v['max']:.2f}"
         for k, v in stats.items()
-        if not k.startswith("ssh_conn")
+        if not k.startswith(("ssh_conn", "cpu."))
     ]
     if spread:
         print("min..max: " + "; ".join(spread))
