@@ -75,7 +75,9 @@ class ServiceError(OrchestrationError):
         host: str | None = None,
         log_path: str | None = None,
         log_tail: str | None = None,
+        reason: str | None = None,
     ) -> None:
+        self.reason = reason  # the cause alone, without the log path and tail of the message
         self.service = service
         self.host = host
         self.log_path = log_path

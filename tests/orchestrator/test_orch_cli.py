@@ -242,11 +242,6 @@ def test_bufferdir_that_cannot_be_created_exits_4(project: OrchProject) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="bug (reported): orchestrator/runner.py shortens str(ServiceError), which already embeds the log "
-    "path and tail, so the reason becomes the tail's last line and log_tail holds the tail twice",
-    strict=False,
-)
 def test_failed_service_reason_and_log_tail_are_not_mixed_up(project: OrchProject) -> None:
     lo, hi = project.ports["hashserver"]
     with occupied(lo, hi):

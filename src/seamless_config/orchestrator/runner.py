@@ -18,11 +18,16 @@ DEFAULT_TIMEOUT = 180.0
 
 
 def _short_reason(reason: str, tail: str | None) -> tuple[str, str | None]:
-    """A one-line reason; a multi-line one (a helper's traceback) moves into the tail."""
+    """A short reason; a long one (a helper's traceback on stderr) moves into the tail."""
     lines = [line for line in reason.strip().splitlines() if line.strip()]
     if len(lines) <= 2:
         return reason.strip(), tail
     return lines[-1].strip(), "\n".join(lines[:-1]) + ("\n" + tail if tail else "")
+
+
+def _last_line(text: str | None) -> str | None:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else None
 
 
 async def run_plan(
@@ -67,7 +72,10 @@ async def run_plan(
                 conf = step.build(connections)
                 connection = await ensure_service(conf, pool=pool, on_phase=on_phase, timeout=timeout)
             except ServiceError as exc:
-                reason, tail = _short_reason(str(exc), exc.log_tail)
+                reason, tail = _short_reason(exc.reason or str(exc), exc.log_tail)
+                last = _last_line(tail)
+                if last and last not in reason:
+                    reason = f"{reason}: {last}"  # usually the service's own error message
                 outcomes[step.name] = ServiceOutcome(
                     step.name, exc.host or step.host, "failed", anyio.current_time() - t0,
                     reason=reason, log_path=exc.log_path, log_tail=tail,

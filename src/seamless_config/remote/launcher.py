@@ -109,6 +109,7 @@ class _Run:
             host=self.cfg.host_label,
             log_path=log_path,
             log_tail=log_tail,
+            reason=reason,
         )
 
     async def failure(
@@ -447,12 +448,12 @@ async def ensure_service(
         except TimeoutError:
             if run.server is None:
                 raise run.error(
-                    f"timed out after {timeout:.0f}s before reaching the host"
+                    f"timed out after {timeout:g}s before reaching the host"
                 ) from None
             with anyio.move_on_after(10):
                 raise await run.failure(
-                    f"timed out after {timeout:.0f}s", None
+                    f"timed out after {timeout:g}s", None
                 ) from None
-            raise run.error(f"timed out after {timeout:.0f}s") from None
+            raise run.error(f"timed out after {timeout:g}s") from None
         except CommandTimeout as exc:
             raise run.error(str(exc)) from None
