@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import RemoteEnv
+from remote_helpers import RemoteEnv
 
 from seamless_config.remote import ensure_service
 

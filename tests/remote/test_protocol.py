@@ -6,7 +6,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from conftest import HASHSERVER_COMMAND, RemoteEnv
+from remote_helpers import HASHSERVER_COMMAND, RemoteEnv
 
 from seamless_config.errors import ServiceError
 from seamless_config.remote import (

@@ -8,7 +8,7 @@ import signal
 
 import anyio
 import pytest
-from conftest import RemoteEnv
+from remote_helpers import RemoteEnv
 
 from seamless_config.errors import ConnectionFailedError, ServiceError
 from seamless_config.remote import ConnectionPool, ensure_service, find_tunnel_pids

@@ -17,7 +17,7 @@ import anyio
 
 from ..errors import ConnectionFailedError, ServiceError
 from .client_file import ClientFile
-from .health import HealthChecker
+from .health import HealthChecker, probe
 from .hosts import CommandTimeout
 from .launch_config import LaunchConfig
 from .pool import ConnectionPool
@@ -165,7 +165,7 @@ class _Run:
         except (KeyError, ValueError, TypeError):
             url = None
         problem = (
-            await self.health.check(url)
+            await probe(url, timeout=self.remaining(5.0))
             if url and isinstance(host, str)
             else "malformed"
         )
