@@ -101,7 +101,7 @@ def _local_executable(name: str) -> str:
     return name
 
 
-def _local_env() -> dict[str, str]:
+def local_env() -> dict[str, str]:
     """Our environment, with this interpreter's ``bin`` at the end of PATH.
 
     The helpers and the services come with remote-http-launcher and the
@@ -160,7 +160,7 @@ class LocalHost:
                     command,
                     input=input.encode() if input is not None else None,
                     check=False,
-                    env=_local_env(),
+                    env=local_env(),
                 )
         except TimeoutError:
             raise CommandTimeout(
@@ -178,7 +178,7 @@ class LocalHost:
     @asynccontextmanager
     async def _stream(self, argv: Sequence[str]) -> AsyncIterator[LineStream]:
         command = [_local_executable(argv[0]), *argv[1:]]
-        process = await anyio.open_process(command, stderr=None, env=_local_env())
+        process = await anyio.open_process(command, stderr=None, env=local_env())
         try:
             yield _LocalLineStream(process)
         finally:

@@ -24,8 +24,9 @@ import anyio
 from ..errors import ServiceError
 from .file_lock import file_lock
 from .health import HealthChecker
+from .local_launch import LaunchRequest, launch_locally
 from .host_scripts import LOCK_SCRIPT, WATCH_SCRIPT
-from .hosts import CommandResult, Host, LocalHost, SSHHost
+from .hosts import CommandResult, Host, LocalHost, SSHHost, local_env
 from .launch_config import CONFIG_DIR_ENV, DEFAULT_SERVER_DIR, helper_base_directory
 from .processes import pid_alive
 
@@ -207,6 +208,20 @@ class LocalServerSide(ServerSide):
         if os.environ.get(CONFIG_DIR_ENV):
             return str(self.server_dir)
         return DEFAULT_SERVER_DIR
+
+    async def launch(self, argv: Sequence[str], *, service: str) -> None:
+        """Like the helper, but in-process unless a conda environment must be activated."""
+        request = LaunchRequest.from_argv(argv)
+        if request is None or request.conda_env:
+            await super().launch(argv, service=service)
+            return
+        try:
+            launch_locally(request, self.server_dir, local_env())
+        except OSError as exc:
+            raise ServiceError(
+                f"{service} on {self.label}: cannot start `{shlex.join(request.service_argv)}`: {exc}",
+                service=service, host=self.label, reason=f"cannot start {request.service_argv[0]}: {exc}",
+            ) from None
 
     @asynccontextmanager
     async def _lock(self, key: str, timeout: float) -> AsyncIterator[str | None]:

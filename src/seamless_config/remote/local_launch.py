@@ -1,0 +1,116 @@
+"""Start a service on this machine the way ``rhl-launch-service`` does, without its process.
+
+``rhl-launch-service`` is a Python program: on a local frontend, running it
+costs a fresh interpreter (~0.3 s on a busy 2-core machine) per service, on the
+critical path of every cold start. For launches without a conda environment
+this module does the same steps in-process — detached service process, log
+file, initial state JSON (``status: starting``) in the same place and format —
+so the service is indistinguishable from one the helper started (``rhl-ps``,
+``rhl-stop`` and the reference launcher see the same files). Launches with a
+conda environment still go through the helper, which knows how to activate it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HELPER = "rhl-launch-service"
+_VALUED = {"--key", "--workdir", "--conda-env", "--network-interface", "--parameters", "--meta"}
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    """The arguments of one ``rhl-launch-service`` call."""
+
+    key: str
+    workdir: str
+    service_argv: tuple[str, ...]
+    conda_env: str | None = None
+    network_interface: str | None = None
+    parameters: dict[str, Any] | None = None
+    meta: dict[str, Any] | None = None
+
+    @classmethod
+    def from_argv(cls, argv: Sequence[str]) -> LaunchRequest | None:
+        """Parse a helper argv as built by ``LaunchConfig.launch_argv``; None if it is not one."""
+        if not argv or argv[0] != HELPER or "--" not in argv:
+            return None
+        split = list(argv).index("--")
+        options: dict[str, str] = {}
+        words = list(argv[1:split])
+        while words:
+            name = words.pop(0)
+            if name not in _VALUED or not words:
+                return None
+            options[name] = words.pop(0)
+        if "--key" not in options or "--workdir" not in options:
+            return None
+        return cls(
+            key=options["--key"],
+            workdir=options["--workdir"],
+            service_argv=tuple(argv[split + 1 :]),
+            conda_env=options.get("--conda-env"),
+            network_interface=options.get("--network-interface"),
+            parameters=json.loads(options["--parameters"]) if "--parameters" in options else None,
+            meta=json.loads(options["--meta"]) if "--meta" in options else None,
+        )
+
+
+def _expand(arg: str) -> str:
+    return Path(arg).expanduser().as_posix() if arg == "~" or arg.startswith("~/") else arg
+
+
+def _write_atomically(path: Path, data: dict[str, Any]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def launch_locally(request: LaunchRequest, server_dir: Path, env: dict[str, str]) -> int:
+    """Start the service detached, write its initial state; return its PID. Raises OSError.
+
+    *env* is the environment the helper would have run with (its PATH finds the services).
+    """
+    argv = [_expand(a) for a in request.service_argv]
+    executable = shutil.which(argv[0], path=env.get("PATH"))
+    if executable is None:
+        raise FileNotFoundError(f"'{argv[0]}' is not on PATH; install it (the [local] extra) or fix PATH")
+    workdir = Path(_expand(request.workdir))
+    server_dir.mkdir(parents=True, exist_ok=True)
+    workdir.mkdir(parents=True, exist_ok=True)
+    log_path = server_dir / f"{request.key}.log"
+    with log_path.open("wb", buffering=0) as log:
+        process = subprocess.Popen(  # noqa: S603 - argv from our own validated launch dict
+            [executable, *argv[1:]], cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,  # the service outlives this process, as with the helper
+        )
+    data: dict[str, Any] = {
+        "workdir": request.workdir,
+        "log": log_path.as_posix(),
+        "command": shlex.join(argv),
+        "uid": os.getuid(),
+        "pid": process.pid,
+        "status": "starting",
+    }
+    if request.network_interface is not None:
+        data["network_interface"] = request.network_interface
+    if request.parameters is not None:
+        data["parameters"] = request.parameters
+    if request.meta is not None:
+        data["meta"] = request.meta
+    _write_atomically(server_dir / f"{request.key}.json", data)
+    return process.pid
