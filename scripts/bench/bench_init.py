@@ -86,9 +86,11 @@ SCRUBBED_ENV = (
 TARGETS = {"cold_local": 0.25, "critical": 1.3, "warm_local": 0.4, "cold_ssh": 0.25}
 INIT_TIMEOUT = 300.0
 POLL = 0.01
-CRITICAL_STARTUP: list[
-    dict[str, float]
-] = []  # service_startup_times of each critical-path run
+# service_startup_times() of each critical-path run
+CRITICAL_STARTUP: list[dict[str, float]] = []
+# Services the critical path started (our children): reaped after they are stopped, so
+# that their CPU time never lands in the RUSAGE_CHILDREN of a later seamless-init run.
+CRITICAL_PROCS: list[subprocess.Popen[bytes]] = []
 
 
 def log(message: str) -> None:
@@ -590,6 +592,7 @@ def _start_direct(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    CRITICAL_PROCS.append(proc)
     data: dict[str, Any] = {
         "workdir": spec["workdir"],
         "log": str(log_path),
@@ -756,6 +759,8 @@ def bench_local(args: argparse.Namespace, tools: Tools, samples: Samples) -> Non
             crit_storage, crit = critical_path(dirs, tools)
         finally:
             stop_everything(dirs.homes)
+            while CRITICAL_PROCS:
+                CRITICAL_PROCS.pop().wait(timeout=10)
         log(
             f"  local {label:10s} critical path {crit:6.2f}s (storage running after {crit_storage:.2f}s)"
         )
@@ -803,6 +808,29 @@ def bench_ssh(
                 f"  ssh   run {i + 1}/{args.ssh_runs:<4d} {impl:4s} cold {cold.seconds:6.2f}s  connections {detail}"
             )
         order.reverse()
+
+
+def code_version() -> dict[str, Any]:
+    """The commit of this checkout and a digest of uncommitted changes under src/ (the editable install)."""
+    import hashlib
+
+    def git(*argv: str) -> str:
+        done = subprocess.run(
+            ["git", *argv],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+        return done.stdout
+
+    diff = git("diff", "HEAD", "--", "src")
+    return {
+        "head": git("rev-parse", "--short", "HEAD").strip(),
+        "src_dirty": bool(diff.strip()),
+        "src_digest": hashlib.sha256(diff.encode()).hexdigest()[:12],
+    }
 
 
 def reference_python(arg: str | None) -> Path:
@@ -1005,6 +1033,7 @@ def main() -> int:
         )
 
     ref_python = reference_python(args.reference_python)
+    version_before = code_version()
     work = Path(tempfile.mkdtemp(prefix="bench-init-"))
     tools = make_tools(work, ref_python)
     samples = Samples()
@@ -1036,6 +1065,16 @@ def main() -> int:
 
     summary = summarize(samples)
     print_table(summary)
+    version_after = code_version()
+    src_changed = version_before != version_after
+    print(
+        f"measured: seamless-config @ {version_before['head']}"
+        + (" + uncommitted src/ changes" if version_before["src_dirty"] else "")
+    )
+    if src_changed:
+        print(
+            f"WARNING: src/ changed during the benchmark ({version_before} -> {version_after})"
+        )
     sample_dirs = make_run_dirs(Path(tempfile.mkdtemp()), "yaml", tools, ssh_alias=None)
     output = {
         "command": shlex.join([sys.executable, *sys.argv]),
@@ -1044,6 +1083,9 @@ def main() -> int:
         "dev_bin": str(DEV_BIN),
         "reference_python": str(ref_python),
         "cpus": os.cpu_count(),
+        "code_before": version_before,
+        "code_after": version_after,
+        "src_changed_during_run": src_changed,
         "targets": TARGETS,
         "summary": summary,
         "samples": samples.values,
