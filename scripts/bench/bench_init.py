@@ -399,6 +399,7 @@ def service_startup_times(server_home: Path) -> dict[str, float]:
         except (OSError, IndexError, ValueError):
             continue
         result[service] = round(mtime - started, 3)
+        result[f"{service}.spawned_at"] = started
     return result
 
 
@@ -746,7 +747,18 @@ def bench_local(args: argparse.Namespace, tools: Tools, samples: Samples) -> Non
                 samples.add(f"warm_local.{impl}", warm.seconds)
                 samples.add(f"cpu.cold_local.{impl}", cold.cpu)
                 samples.add(f"cpu.warm_local.{impl}", warm.cpu)
-                samples.note(f"startup.{impl}", startup)
+                samples.note(
+                    f"startup.{impl}",
+                    {k: v for k, v in startup.items() if "." not in k},
+                )
+                samples.note(
+                    f"spawn_offset.{impl}",
+                    {
+                        k.split(".")[0]: round(v - cold.t_start, 3)
+                        for k, v in startup.items()
+                        if k.endswith(".spawned_at")
+                    },
+                )
                 if impl == "ours":
                     samples.note("cold_local.ours.services", per_service(cold.report))
                     samples.note("warm_local.ours.services", per_service(warm.report))
@@ -767,7 +779,10 @@ def bench_local(args: argparse.Namespace, tools: Tools, samples: Samples) -> Non
         if i >= 0:
             samples.add("critical", crit)
             samples.add("critical.storage", crit_storage)
-            samples.note("startup.critical", CRITICAL_STARTUP[-1])
+            samples.note(
+                "startup.critical",
+                {k: v for k, v in CRITICAL_STARTUP[-1].items() if "." not in k},
+            )
         order.reverse()  # alternate who goes first
 
 
@@ -935,12 +950,20 @@ def summarize(samples: Samples) -> dict[str, Any]:
             values = [run[service] for run in per_run if service in run]
             if values:
                 startup.setdefault(who, {})[service] = statistics.median(values)
+    spawn: dict[str, dict[str, float]] = {}
+    for who in ("ours", "ref"):
+        per_run = samples.extra.get(f"spawn_offset.{who}", [])
+        for service in SERVICES:
+            values = [run[service] for run in per_run if service in run]
+            if values:
+                spawn.setdefault(who, {})[service] = statistics.median(values)
     loads = samples.extra.get("loadavg_1min", [])
     return {
         "rows": rows,
         "ours_per_service_median_seconds": services,
         "critical_storage_median": med("critical.storage"),
         "service_startup_median_seconds": startup,
+        "service_spawned_after_init_start_median_seconds": spawn,
         "stats": stats,
         "loadavg_1min_median": statistics.median(loads) if loads else None,
     }
@@ -986,6 +1009,13 @@ def print_table(summary: dict[str, Any]) -> None:
     for who, per in summary.get("service_startup_median_seconds", {}).items():
         print(
             f"service process start -> 'running' written, cold local, {who} (median s): "
+            + ", ".join(f"{k} {v:.3f}" for k, v in per.items())
+        )
+    for who, per in summary.get(
+        "service_spawned_after_init_start_median_seconds", {}
+    ).items():
+        print(
+            f"service process spawned, seconds after seamless-init started, cold local, {who} (median): "
             + ", ".join(f"{k} {v:.3f}" for k, v in per.items())
         )
     spread = [

@@ -124,6 +124,25 @@ def instrument() -> None:
         "ensure_conda_env",
         lambda self, env, **k: f"[ensure_conda_env] {env}",
     )
+    if "launch" in vars(
+        server_side.LocalServerSide
+    ):  # in-process local launch (newer src/)
+        wrap_async(
+            server_side.LocalServerSide,
+            "launch",
+            lambda self, argv, **k: f"[local launch] {_short(argv)}",
+        )
+    if hasattr(server_side, "launch_locally"):
+        original_launch = server_side.launch_locally
+
+        def launch_locally(*args: Any, **kwargs: Any) -> Any:
+            start = _now()
+            try:
+                return original_launch(*args, **kwargs)
+            finally:
+                record(start, f"[launch_locally] {args[0].key}")
+
+        server_side.launch_locally = launch_locally
     wrap_async(launcher._Run, "open_tunnel", lambda self, port: f"[tunnel] -> {port}")
     wrap_async(
         launcher._Run,
@@ -285,7 +304,7 @@ def importtime(args: argparse.Namespace) -> None:
             if not line.startswith("import time:") or "cumulative" in line:
                 continue
             self_us, cumulative_us, name = line[len("import time:") :].split("|", 2)
-            rows.append((int(cumulative_us), int(self_us), name.rstrip()))
+            rows.append((int(cumulative_us), int(self_us), name[1:].rstrip()))
         top_level = [r for r in rows if not r[2].startswith(" ")]
         print(
             f"\ntop-level imports by cumulative time (total of top-level: {sum(r[0] for r in top_level) / 1e6:.3f}s):"
