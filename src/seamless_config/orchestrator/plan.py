@@ -25,6 +25,9 @@ class Step:
     build: LaunchBuilder = field(compare=False)
     after: tuple[str, ...] = ()
     host: str = "localhost"  # for progress and reports
+    # The dependencies only fill in ``file_parameters``: the step may start at
+    # once and receive them when they are known (see remote.ensure_service).
+    parameters_from_after: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,7 @@ def make_plan(config: ResolvedConfig, *, storage_mode: str = "rw") -> Plan:
                                                record=sel.record, queue=queue)
 
             steps.append(Step("jobserver", build_jobserver, after=("hashserver", "database"),
-                              host=_host(config, "jobserver")))
+                              host=_host(config, "jobserver"), parameters_from_after=True))
         elif target == "daskserver":
 
             def build_daskserver(_: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:

@@ -17,6 +17,12 @@ Progress = Callable[[str, str, str], None]
 DEFAULT_TIMEOUT = 180.0
 
 
+class _DependencyFailed(Exception):
+    def __init__(self, failed: list[str]) -> None:
+        super().__init__(", ".join(failed))
+        self.failed = failed
+
+
 def _short_reason(reason: str, tail: str | None) -> tuple[str, str | None]:
     """A short reason; a long one (a helper's traceback on stderr) moves into the tail."""
     lines = [line for line in reason.strip().splitlines() if line.strip()]
@@ -50,17 +56,33 @@ async def run_plan(
         if progress is not None:
             progress(service, phase, detail)
 
+    async def wait_for_dependencies(step: Step) -> list[str]:
+        """Wait for the steps *step* needs; the names of those that failed."""
+        for dependency in step.after:
+            await done[dependency].wait()
+        return [d for d in step.after if outcomes[d].status != "ok"]
+
+    def skip(step: Step, failed: list[str]) -> None:
+        outcomes[step.name] = ServiceOutcome(step.name, step.host, "skipped", reason=f"needs {', '.join(failed)}")
+        note(step.name, "skipped", f"needs {', '.join(failed)}")
+
     async def run_step(step: Step) -> None:
         try:
-            for dependency in step.after:
-                await done[dependency].wait()
-            failed = [d for d in step.after if outcomes[d].status != "ok"]
-            if failed:
-                outcomes[step.name] = ServiceOutcome(
-                    step.name, step.host, "skipped", reason=f"needs {', '.join(failed)}"
-                )
-                note(step.name, "skipped", f"needs {', '.join(failed)}")
-                return
+            late = None
+            if step.after and step.parameters_from_after:
+
+                async def late() -> dict[str, Any]:
+                    failed = await wait_for_dependencies(step)
+                    if failed:
+                        raise _DependencyFailed(failed)
+                    parameters: dict[str, Any] = step.build(connections)["file_parameters"]
+                    return parameters
+
+            elif step.after:
+                failed = await wait_for_dependencies(step)
+                if failed:
+                    skip(step, failed)
+                    return
             t0 = anyio.current_time()
             phases: list[str] = []
 
@@ -70,7 +92,12 @@ async def run_plan(
 
             try:
                 conf = step.build(connections)
-                connection = await ensure_service(conf, pool=pool, on_phase=on_phase, timeout=timeout)
+                connection = await ensure_service(
+                    conf, pool=pool, on_phase=on_phase, timeout=timeout, late_parameters=late
+                )
+            except _DependencyFailed as exc:
+                skip(step, exc.failed)
+                return
             except ServiceError as exc:
                 reason, tail = _short_reason(exc.reason or str(exc), exc.log_tail)
                 last = _last_line(tail)

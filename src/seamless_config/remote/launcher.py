@@ -21,7 +21,7 @@ from .health import HealthChecker, probe
 from .hosts import CommandTimeout
 from .launch_config import LaunchConfig
 from .pool import ConnectionPool
-from .server_side import LocalServerSide, ServerSide, SSHServerSide, WaitOutcome
+from .server_side import LateParameters, LocalServerSide, ServerSide, SSHServerSide, WaitOutcome
 from .tunnel import TunnelError, close_tunnels, open_tunnel
 
 PhaseCallback = Callable[[str, str], None]
@@ -73,7 +73,9 @@ class _Run:
         health: HealthChecker,
         on_phase: PhaseCallback | None,
         deadline: float,
+        late_parameters: LateParameters | None = None,
     ) -> None:
+        self.late_parameters = late_parameters
         self.cfg = cfg
         self.pool = pool
         self.health = health
@@ -340,7 +342,10 @@ class _Run:
             self.phase("conda_setup", "ok")
         argv = cfg.launch_argv(server_dir or self.server.command_server_dir())
         self.phase("launch", "started")
-        await self.server.launch(argv, service=cfg.service_name)
+        if self.late_parameters is not None:
+            await self.server.launch_with_late_parameters(argv, self.late_parameters, service=cfg.service_name)
+        else:
+            await self.server.launch(argv, service=cfg.service_name)
 
     async def write_client_file(self, data: dict[str, Any]) -> dict[str, Any]:
         """Record how to reach the service from here (tunnelling if asked) and handshake it."""
@@ -423,6 +428,7 @@ async def ensure_service(
     pool: ConnectionPool,
     on_phase: PhaseCallback | None = None,
     timeout: float,
+    late_parameters: LateParameters | None = None,
 ) -> dict[str, Any]:
     """Make sure the service of a launch dict runs and is reachable; return its connection.
 
@@ -435,6 +441,11 @@ async def ensure_service(
     ``on_phase(phase, result)`` is called with the reference's phase names
     (``local_check``, ``connect``, ``remote_check``, ``launch``,
     ``wait_for_start``, ``tunnel_setup``, ``local_validate``, ``done``...).
+    ``late_parameters``, if given, supplies the ``file_parameters`` only when
+    a launch is needed (awaited under the launch lock): a local service is
+    started first and handed them when they arrive, so its start-up overlaps
+    whatever produces them. A reused service never waits for them.
+
     Raises :class:`~seamless_config.errors.ServiceError` (with the log path and
     last log lines when the service itself failed) or
     :class:`~seamless_config.errors.ConnectionFailedError`.
@@ -442,7 +453,7 @@ async def ensure_service(
     cfg = LaunchConfig.from_mapping(conf)
     deadline = anyio.current_time() + timeout
     async with HealthChecker() as health:
-        run = _Run(cfg, pool, health, on_phase, deadline)
+        run = _Run(cfg, pool, health, on_phase, deadline, late_parameters)
         try:
             return await run.execute()
         except TimeoutError:

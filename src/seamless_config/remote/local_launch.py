@@ -80,8 +80,15 @@ def _write_atomically(path: Path, data: dict[str, Any]) -> None:
         raise
 
 
-def launch_locally(request: LaunchRequest, server_dir: Path, env: dict[str, str]) -> int:
-    """Start the service detached, write its initial state; return its PID. Raises OSError.
+@dataclass(frozen=True)
+class Spawned:
+    pid: int
+    log_path: Path
+    argv: tuple[str, ...]
+
+
+def spawn_service(request: LaunchRequest, server_dir: Path, env: dict[str, str]) -> Spawned:
+    """Start the service process detached, logging to ``<key>.log``; no state file yet. Raises OSError.
 
     *env* is the environment the helper would have run with (its PATH finds the services).
     """
@@ -95,15 +102,21 @@ def launch_locally(request: LaunchRequest, server_dir: Path, env: dict[str, str]
     log_path = server_dir / f"{request.key}.log"
     with log_path.open("wb", buffering=0) as log:
         process = subprocess.Popen(  # noqa: S603 - argv from our own validated launch dict
-            [executable, *argv[1:]], cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [executable, *argv[1:]], cwd=workdir, env=env,
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,  # the service outlives this process, as with the helper
         )
+    return Spawned(process.pid, log_path, tuple(argv))
+
+
+def write_starting_state(request: LaunchRequest, server_dir: Path, spawned: Spawned) -> None:
+    """The initial state JSON the helper writes (``status: starting``); services wait for it."""
     data: dict[str, Any] = {
         "workdir": request.workdir,
-        "log": log_path.as_posix(),
-        "command": shlex.join(argv),
+        "log": spawned.log_path.as_posix(),
+        "command": shlex.join(spawned.argv),
         "uid": os.getuid(),
-        "pid": process.pid,
+        "pid": spawned.pid,
         "status": "starting",
     }
     if request.network_interface is not None:
@@ -113,4 +126,10 @@ def launch_locally(request: LaunchRequest, server_dir: Path, env: dict[str, str]
     if request.meta is not None:
         data["meta"] = request.meta
     _write_atomically(server_dir / f"{request.key}.json", data)
-    return process.pid
+
+
+def launch_locally(request: LaunchRequest, server_dir: Path, env: dict[str, str]) -> int:
+    """Start the service and write its initial state; return its PID. Raises OSError."""
+    spawned = spawn_service(request, server_dir, env)
+    write_starting_state(request, server_dir, spawned)
+    return spawned.pid

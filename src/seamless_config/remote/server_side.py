@@ -9,11 +9,13 @@ programs) over the pooled SSH connection.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import signal
 import os
 import shlex
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,7 @@ import anyio
 from ..errors import ServiceError
 from .file_lock import file_lock
 from .health import HealthChecker
-from .local_launch import LaunchRequest, launch_locally
+from .local_launch import LaunchRequest, launch_locally, spawn_service, write_starting_state
 from .host_scripts import LOCK_SCRIPT, WATCH_SCRIPT
 from .hosts import CommandResult, Host, LocalHost, SSHHost, local_env
 from .launch_config import CONFIG_DIR_ENV, DEFAULT_SERVER_DIR, helper_base_directory
@@ -52,6 +54,27 @@ class WaitOutcome:
             return None
         status = self.data.get("status")
         return status if isinstance(status, str) else None
+
+
+LateParameters = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def _with_parameters(argv: Sequence[str], parameters: dict[str, Any]) -> list[str]:
+    """A helper argv with ``--parameters`` set to *parameters*."""
+    argv = list(argv)
+    split = argv.index("--")
+    head, tail = argv[:split], argv[split:]
+    if "--parameters" in head:
+        index = head.index("--parameters")
+        del head[index : index + 2]
+    return head + ["--parameters", json.dumps(parameters)] + tail
+
+
+def _terminate(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
 
 
 class ServerSide(ABC):
@@ -121,6 +144,12 @@ class ServerSide(ABC):
                 host=self.label,
             )
         return result
+
+    async def launch_with_late_parameters(
+        self, argv: Sequence[str], late: LateParameters, *, service: str
+    ) -> None:
+        """Launch once *late* has supplied the ``file_parameters`` (see LocalServerSide)."""
+        await self.launch(_with_parameters(argv, await late()), service=service)
 
     async def launch(self, argv: Sequence[str], *, service: str) -> None:
         result = await self.helper(argv)
@@ -208,6 +237,42 @@ class LocalServerSide(ServerSide):
         if os.environ.get(CONFIG_DIR_ENV):
             return str(self.server_dir)
         return DEFAULT_SERVER_DIR
+
+    async def launch_with_late_parameters(
+        self, argv: Sequence[str], late: LateParameters, *, service: str
+    ) -> None:
+        """Start the service now, give it its parameters when *late* has them.
+
+        Services such as the jobserver import for a second before they read
+        their state file (they wait for it to appear): starting the process
+        first and writing the state file once the storage services are up
+        overlaps that second with the storage start-up. If *late* fails, the
+        waiting process is stopped.
+        """
+        request = LaunchRequest.from_argv(argv)
+        if request is None or request.conda_env:
+            argv = _with_parameters(argv, await late())
+            await self.launch(argv, service=service)
+            return
+        try:
+            spawned = spawn_service(request, self.server_dir, local_env())
+        except OSError as exc:
+            raise ServiceError(
+                f"{service} on {self.label}: cannot start `{shlex.join(request.service_argv)}`: {exc}",
+                service=service, host=self.label, reason=f"cannot start {request.service_argv[0]}: {exc}",
+            ) from None
+        try:
+            parameters = await late()
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                _terminate(spawned.pid)
+            raise
+        if not pid_alive(spawned.pid):  # it gave up waiting: start it the usual way
+            request = LaunchRequest.from_argv(_with_parameters(argv, parameters))
+            assert request is not None
+            launch_locally(request, self.server_dir, local_env())
+            return
+        write_starting_state(dataclasses.replace(request, parameters=parameters), self.server_dir, spawned)
 
     async def launch(self, argv: Sequence[str], *, service: str) -> None:
         """Like the helper, but in-process unless a conda environment must be activated."""
