@@ -67,6 +67,7 @@ BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SERVICES = ("hashserver", "database", "jobserver")
 SERVICE_BINARIES = ("hashserver", "seamless-database", "seamless-jobserver")
 CONDA_ENV = "bench"
+FAKE_CONDA = False  # set by --fake-conda
 PORTS = {  # inclusive ranges on 127.0.0.1 (other suites use 55xxx / 57xxx)
     "hashserver": (58100, 58199),
     "database": (58200, 58299),
@@ -289,7 +290,7 @@ def cluster_definition(data_root: Path, *, ssh_alias: str | None) -> dict[str, A
         "port_end": PORTS["database"][1],
     }
     frontend["jobserver"] = {
-        "conda": CONDA_ENV,
+        "conda": CONDA_ENV if FAKE_CONDA else "",
         "network_interface": "127.0.0.1",
         "port_start": PORTS["jobserver"][0],
         "port_end": PORTS["jobserver"][1],
@@ -1050,11 +1051,18 @@ def main() -> int:
         help="python of a venv with seamless-config 0.3.2 "
         "(default: build it with scripts/make_reference_venv.sh)",
     )
+    parser.add_argument(
+        "--fake-conda", action="store_true",
+        help="jobserver 'conda: bench' with a fake conda on the host (default: 'conda: \"\"', i.e. no conda, "
+        "which both implementations accept with identical YAML)",
+    )
     parser.add_argument("--skip-local", action="store_true")
     parser.add_argument("--skip-ssh", action="store_true")
     parser.add_argument("--output", default=str(REPO / ".cache" / "bench-init.json"))
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
+    global FAKE_CONDA
+    FAKE_CONDA = args.fake_conda
     if args.ssh_runs is None:
         args.ssh_runs = args.runs
     if not (DEV_BIN / "seamless-init").exists():
@@ -1120,8 +1128,9 @@ def main() -> int:
         "summary": summary,
         "samples": samples.values,
         "details": samples.extra,
-        "conda": "identical YAML for both (jobserver conda: bench); a fake conda.sh sourced from a "
-        "conda-initialize block in the server-side ~/.bashrc",
+        "conda": ("identical YAML for both (jobserver conda: bench); a fake conda.sh sourced from a "
+                  "conda-initialize block in the server-side ~/.bashrc") if FAKE_CONDA else
+                 "identical YAML for both (jobserver conda: \"\", i.e. no conda)",
         "example_local_profile_yaml": sample_dirs.profile_yaml,
         "failed": failed,
         "work_dir": str(work) if (args.keep or failed) else None,

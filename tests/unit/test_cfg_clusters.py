@@ -352,3 +352,13 @@ def test_unknown_selected_cluster_is_a_configuration_error(project: Project) -> 
         assert f"selected at {path}:2:3" in str(info.value)
     with pytest.raises(KeyError):  # get_cluster keeps the reference's KeyError
         get_cluster("lcoal")
+
+
+def test_empty_conda_means_no_conda_and_is_kept_in_launch_dicts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The reference's schema required 'conda' on the jobserver; users without conda wrote "".
+    from seamless_config.cluster import define_clusters, get_cluster
+
+    define_clusters({"c": {"type": "local", "workers": 1, "frontends": [{"jobserver": {
+        "conda": "", "network_interface": "127.0.0.1", "port_start": 1, "port_end": 2}}]}})
+    frontend = get_cluster("c").frontends[0]
+    assert frontend.jobserver is not None and frontend.jobserver.conda == ""

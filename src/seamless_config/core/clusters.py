@@ -115,6 +115,11 @@ def _optional(value: Any, check: Callable[[str, Any, Any], str], kind: str, here
     return None if value is None else check(kind, value, here.location)
 
 
+def _conda(value: Any, here: Here) -> str | None:
+    """A conda environment name; ``""`` means "no conda" (the reference required the key)."""
+    return "" if value == "" else _optional(value, check_name, "conda", here)
+
+
 def _ports(data: Mapping[str, Any], service: str, here: Here) -> tuple[int | None, int | None]:
     start = _int(data.get("port_start"), "port_start", here)
     end = _int(data.get("port_end"), "port_end", here)
@@ -133,7 +138,7 @@ def _storage_fields(data: dict[str, Any], service: str, dir_key: str, here: Here
     start, end = _ports(data, service, here)
     return {
         dir_key: check_path(dir_key, data[dir_key], here.at(dir_key).location),
-        "conda": _optional(data.get("conda"), check_name, "conda", here.at("conda")),
+        "conda": _conda(data.get("conda"), here.at("conda")),
         "network_interface": _optional(
             data.get("network_interface"), check_host, "network_interface", here.at("network_interface")
         ),
@@ -153,7 +158,7 @@ def _server_fields(data: dict[str, Any], service: str, keys: tuple[str, ...], he
         "port_end": end,
     }
     if service == "jobserver":
-        fields["conda"] = _optional(data.get("conda"), check_name, "conda", here.at("conda"))
+        fields["conda"] = _conda(data.get("conda"), here.at("conda"))
     return fields
 
 
@@ -194,7 +199,7 @@ _QUEUE_KEYS = ("TEMPLATE", "name") + _QUEUE_FIELDS
 def _queue_values(data: Mapping[str, Any], here: Here) -> dict[str, Any]:
     """Type-check the keys written for one queue (before template merging)."""
     checks: dict[str, Callable[[Any, str, Here], Any]] = {
-        "conda": lambda v, k, h: _optional(v, check_name, "conda", h.at(k)),
+        "conda": lambda v, k, h: _conda(v, h.at(k)),
         "walltime": _duration,
         "memory": lambda v, k, h: v if v is None or isinstance(v, str) else _int(v, k, h),
         "unknown_task_duration": _duration,
