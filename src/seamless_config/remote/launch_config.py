@@ -224,6 +224,8 @@ class LaunchConfig:
         if tunnel and hostname is None:
             raise ValueError("tunnel needs hostname and ssh_hostname")
         conda = data.get("conda")
+        if conda == "":
+            conda = None  # as the reference launcher: an empty name means no conda
         if conda is not None and (
             not isinstance(conda, str) or not conda.strip() or "\n" in conda
         ):
