@@ -2,34 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 from ..core.resolved import ResolvedConfig
 from .loop import RUNNER
-from .plan import Plan, make_plan
+from .plan import make_plan, without_disabled
 from .report import Report, ServicesUnavailable
 from .runner import DEFAULT_TIMEOUT, Progress, run_plan
-
-# Which module's DISABLED flag stops which service (tests set them).
-_DISABLING_MODULE = {
-    "hashserver": "seamless_remote.buffer_remote",
-    "database": "seamless_remote.database_remote",
-    "jobserver": "seamless_remote.jobserver_remote",
-    "daskserver": "seamless_remote.daskserver_remote",
-    "pure_daskserver": "seamless_config.pure_daskserver",
-}
-
-
-def without_disabled(plan: Plan) -> Plan:
-    """Drop the steps whose seamless_remote module has ``DISABLED = True``."""
-    steps = []
-    for step in plan.steps:
-        module = sys.modules.get(_DISABLING_MODULE[step.name])
-        if not getattr(module, "DISABLED", False):
-            steps.append(step)
-    kept = {s.name for s in steps}
-    return Plan(tuple(s for s in steps if all(d in kept for d in s.after)))
-
 
 async def bring_up(
     config: ResolvedConfig, *, progress: Progress | None = None, timeout: float = DEFAULT_TIMEOUT

@@ -47,6 +47,29 @@ class Plan:
             step.build({})
 
 
+# Which module's DISABLED flag stops which service (tests set them).
+_DISABLING_MODULE = {
+    "hashserver": "seamless_remote.buffer_remote",
+    "database": "seamless_remote.database_remote",
+    "jobserver": "seamless_remote.jobserver_remote",
+    "daskserver": "seamless_remote.daskserver_remote",
+    "pure_daskserver": "seamless_config.pure_daskserver",
+}
+
+
+def without_disabled(plan: Plan) -> Plan:
+    """Drop the steps whose seamless_remote module has ``DISABLED = True`` (and what needs them)."""
+    import sys
+
+    steps = []
+    for step in plan.steps:
+        module = sys.modules.get(_DISABLING_MODULE[step.name])
+        if not getattr(module, "DISABLED", False):
+            steps.append(step)
+    kept = {s.name for s in steps}
+    return Plan(tuple(s for s in steps if all(d in kept for d in s.after)))
+
+
 def _host(config: ResolvedConfig, service: str) -> str:
     cluster = config.cluster
     if cluster is None or config.is_local_cluster:

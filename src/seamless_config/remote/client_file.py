@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .file_lock import file_lock
 from .launch_config import client_directory
 
 CLIENT_FILE_PERMS = 0o600
@@ -34,6 +33,8 @@ class ClientFile:
 
     def lock(self, *, timeout: float) -> AbstractAsyncContextManager[None]:
         """Serialise ensure_service for this key between local processes."""
+        from .file_lock import file_lock  # anyio: not needed by the synchronous quick check
+
         return file_lock(self.lock_path, timeout=timeout)
 
     def read(self) -> dict[str, Any] | None:

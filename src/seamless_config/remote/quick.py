@@ -1,0 +1,62 @@
+"""The client-file reuse check of ``ensure_service``, synchronously and without an event loop.
+
+``seamless-init`` on a warm cluster only has to confirm that every service its
+client files name still answers. Doing that with blocking sockets, before
+anyio, asyncio, aiohttp or asyncssh are imported, saves most of its start-up
+time. Anything less than "recorded and answering" returns None, and the caller
+takes the full asynchronous path (which also repairs stale records).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from .client_file import ClientFile
+from .launch_config import LaunchConfig
+
+
+def probe_sync(url: str, *, timeout: float = 2.0) -> bool:
+    """One blocking HTTP/1.1 GET: did ``url`` answer 2xx?"""
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname or parts.port is None:
+        return False
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    request = f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n".encode("ascii")
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+            sock.sendall(request)
+            head = b""
+            while b"\r\n" not in head and len(head) < 4096:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                head += chunk
+    except OSError:
+        return False
+    fields = head.split(b"\r\n", 1)[0].split(b" ", 2)
+    return len(fields) >= 2 and fields[0].startswith(b"HTTP/") and fields[1].isdigit() and 200 <= int(fields[1]) < 300
+
+
+def reusable(conf: Mapping[str, Any]) -> tuple[dict[str, Any], float] | None:
+    """The recorded connection of *conf*'s service if it answers now, with the seconds it took."""
+    start = time.monotonic()
+    try:
+        cfg = LaunchConfig.from_mapping(conf)
+    except Exception:
+        return None  # the full path reports it properly
+    record = ClientFile.for_key(cfg.key).read()
+    if record is None or record.get("status") == "stale":
+        return None
+    if cfg.handshake is not None:
+        host = record.get("hostname")
+        try:
+            url = cfg.handshake.url(host if isinstance(host, str) else "", cfg.handshake.port_of(record))
+        except (KeyError, ValueError, TypeError):
+            return None
+        if not isinstance(host, str) or not probe_sync(url):
+            return None
+    return record, time.monotonic() - start
