@@ -16,6 +16,17 @@ if ! command -v ssh >/dev/null 2>&1 || [ ! -x /usr/sbin/sshd ]; then
     fi
 fi
 
+if ! "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "setup: installing python3-venv" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+    else
+        echo "setup: '$PY -m venv' is unavailable; install python3-venv" >&2
+        exit 1
+    fi
+fi
+
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi

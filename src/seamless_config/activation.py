@@ -74,6 +74,6 @@ def activate_backends(config: ResolvedConfig) -> None:
         if local is None:
             raise ConfigurationError(
                 "execution: spawn needs the machine's own cluster: add 'local_cluster: <name>' "
-                "(a cluster with 'workers: <N>') to ~/.seamless/clusters.yaml or a 'clusters' command"
+                "to ~/.seamless/clusters.yaml or a 'clusters' command"
             )
-        spawn(config.registry.clusters[local].workers)
+        spawn(config.registry.clusters[local].workers)  # None: the runtime's default, as before

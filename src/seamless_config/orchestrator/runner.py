@@ -92,8 +92,10 @@ async def run_plan(
 
             try:
                 conf = step.build(connections)
+                # A step that waits for its dependencies inside ensure_service gets their budget too.
+                budget = timeout * (1 + len(step.after)) if late is not None else timeout
                 connection = await ensure_service(
-                    conf, pool=pool, on_phase=on_phase, timeout=timeout, late_parameters=late
+                    conf, pool=pool, on_phase=on_phase, timeout=budget, late_parameters=late
                 )
             except _DependencyFailed as exc:
                 skip(step, exc.failed)

@@ -456,6 +456,8 @@ async def ensure_service(
         run = _Run(cfg, pool, health, on_phase, deadline, late_parameters)
         try:
             return await run.execute()
+        except CommandTimeout as exc:  # before TimeoutError, of which it is a subclass
+            raise run.error(str(exc)) from None
         except TimeoutError:
             if run.server is None:
                 raise run.error(
@@ -466,5 +468,3 @@ async def ensure_service(
                     f"timed out after {timeout:g}s", None
                 ) from None
             raise run.error(f"timed out after {timeout:g}s") from None
-        except CommandTimeout as exc:
-            raise run.error(str(exc)) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,7 +59,8 @@ class ConnectionPool:
             self.ssh_config = [str(ssh_config)]
         else:
             self.ssh_config = [str(p) for p in ssh_config]
-        self.explicit_ssh_config = ssh_config is not None
+        # Tunnels are `ssh` subprocesses: they must read the same file as asyncssh.
+        self.explicit_ssh_config = ssh_config is not None or bool(os.environ.get("SEAMLESS_SSH_CONFIG"))
         self._known_hosts = known_hosts
         self._connect_timeout = connect_timeout
         self._keepalive_interval = keepalive_interval
@@ -120,7 +122,7 @@ class ConnectionPool:
         try:
             with anyio.fail_after(self._connect_timeout + 5):
                 connection = await asyncssh.connect(alias, **options)
-        except TimeoutError:
+        except (TimeoutError, asyncio.TimeoutError):  # distinct classes before Python 3.11
             raise ConnectionFailedError(
                 f"Cannot connect to {alias}: no answer within {self._connect_timeout:.0f}s. "
                 f"Check that `ssh {alias} true` works.",

@@ -68,7 +68,7 @@ def tunnel_argv(
         "-N",
         *TUNNEL_SSH_OPTIONS,
         "-L",
-        f"{local_port}:{remote_host}:{remote_port}",
+        f"{local_port}:[{remote_host}]:{remote_port}" if ":" in remote_host else f"{local_port}:{remote_host}:{remote_port}",
         ssh_host,
     ]
 
