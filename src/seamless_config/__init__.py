@@ -13,11 +13,21 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from .errors import ConfigFileError, ConfigurationError, ServicesUnavailable
 from .extern_clients import collect_remote_clients, set_remote_clients, set_remote_clients_from_env
-from .state import STATE, seamless_cache_dir
+from .environment import seamless_cache_dir
+
+if TYPE_CHECKING:
+    from .state import ConfigState
+
+
+def _state() -> ConfigState:
+    """The process's configuration state (imported on first use: keeps `import seamless_config` cheap)."""
+    from .state import STATE
+
+    return STATE
 
 __version__ = "0.4.0"
 
@@ -58,7 +68,7 @@ def get_seamless_cache() -> Optional[str]:
 
 def get_workdir() -> str:
     """The directory whose configuration files are read (default: the current directory)."""
-    return STATE.get_workdir()
+    return _state().get_workdir()
 
 
 def _caller_directory(depth: int) -> Optional[str]:
@@ -76,9 +86,9 @@ def _caller_directory(depth: int) -> Optional[str]:
 
 def _apply_workdir(workdir: Any, depth: int) -> None:
     if workdir is not _UNSET:
-        STATE.set_workdir(None if workdir is None else os.fspath(workdir))
-    elif not STATE.workdir_set:
-        STATE.set_workdir(_caller_directory(depth + 1))
+        _state().set_workdir(None if workdir is None else os.fspath(workdir))
+    elif not _state().workdir_set:
+        _state().set_workdir(_caller_directory(depth + 1))
 
 
 def set_workdir(workdir: Any = _UNSET) -> None:
@@ -101,13 +111,13 @@ def _configure(stage: Optional[str], substage: Optional[str], stacklevel: int = 
     """Resolve the configuration for *stage*; True if the backends must be (re)activated."""
     from .select import select_stage, select_substage
 
-    with STATE.lock:
-        if STATE.remote_clients_set:
+    with _state().lock:
+        if _state().remote_clients_set:
             raise RuntimeError("remote clients are already set (set_remote_clients); the stage cannot change")
-        stage_changed = STATE.selection.stage != stage or not STATE.initialized
+        stage_changed = _state().selection.stage != stage or not _state().initialized
         select_stage(stage)
         select_substage(substage)
-        STATE.load_files()
+        _state().load_files()
         for message in _requirements():
             # stacklevel: point at the user's line (the caller of init/set_stage)
             warnings.warn(message, UserWarning, stacklevel=stacklevel)
@@ -117,16 +127,16 @@ def _configure(stage: Optional[str], substage: Optional[str], stacklevel: int = 
 def _requirements() -> list[str]:
     from .core.resolved import check_requirements
 
-    return check_requirements(STATE.selection)
+    return check_requirements(_state().selection)
 
 
 def change_stage() -> None:
     """(Re)activate the Seamless backends for the current selection."""
     from .activation import activate_backends
 
-    with STATE.lock:
-        activate_backends(STATE.snapshot())
-        STATE.initialized = True
+    with _state().lock:
+        activate_backends(_state().snapshot())
+        _state().initialized = True
 
 
 def set_stage(
@@ -141,12 +151,12 @@ def set_stage(
 
 def set_substage(substage: Optional[str] = None) -> None:
     """Select *substage* within the current stage."""
-    set_stage(STATE.selection.stage, substage, workdir=STATE.workdir if STATE.workdir_set else _UNSET)
+    set_stage(_state().selection.stage, substage, workdir=_state().workdir if _state().workdir_set else _UNSET)
 
 
 def init(*, workdir: Any = _UNSET) -> None:
     """Read the configuration and bring up its services; a no-op once initialised."""
-    if _is_seamless_worker() or STATE.initialized:
+    if _is_seamless_worker() or _state().initialized:
         return
     _apply_workdir(workdir, 1)
     set_stage(workdir=_UNSET, _called_from_init=True)
@@ -155,13 +165,13 @@ def init(*, workdir: Any = _UNSET) -> None:
 def _bring_up() -> None:
     from .orchestrator.bringup import bring_up_sync
 
-    bring_up_sync(STATE.snapshot())
+    bring_up_sync(_state().snapshot())
     change_stage()
 
 
 async def ainit(*, workdir: Any = _UNSET) -> None:
     """``init()`` for code already inside an event loop (Jupyter, asyncio programs)."""
-    if _is_seamless_worker() or STATE.initialized:
+    if _is_seamless_worker() or _state().initialized:
         return
     _apply_workdir(workdir, 1)
     await aset_stage(workdir=_UNSET)
@@ -173,12 +183,12 @@ async def aset_stage(stage: Optional[str] = None, substage: Optional[str] = None
     if _configure(stage, substage):
         from .orchestrator.bringup import bring_up
 
-        await bring_up(STATE.snapshot())
+        await bring_up(_state().snapshot())
         change_stage()
 
 
 async def aset_substage(substage: Optional[str] = None) -> None:
-    await aset_stage(STATE.selection.stage, substage, workdir=STATE.workdir if STATE.workdir_set else _UNSET)
+    await aset_stage(_state().selection.stage, substage, workdir=_state().workdir if _state().workdir_set else _UNSET)
 
 
 def set_nparallel(nparallel: int) -> None:

@@ -9,9 +9,19 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .state import STATE, seamless_cache_dir
+from .environment import seamless_cache_dir
+
+if TYPE_CHECKING:
+    from .state import ConfigState
+
+
+def _state() -> ConfigState:
+    """The process's configuration state (imported on first use: keeps `import seamless_config` cheap)."""
+    from .state import STATE
+
+    return STATE
 
 __all__ = ["collect_remote_clients", "set_remote_clients", "set_remote_clients_from_env"]
 
@@ -47,10 +57,10 @@ def set_remote_clients(clients: dict[str, list[dict[str, Any]]], in_remote: bool
     """
     from seamless_remote import buffer_remote, database_remote
 
-    with STATE.lock:
-        if STATE.initialized:
+    with _state().lock:
+        if _state().initialized:
             raise RuntimeError("set_remote_clients() must be called before init()")
-        STATE.remote_clients_set = True
+        _state().remote_clients_set = True
 
     database_names = []
     for index, entry in enumerate(clients.get("database", [])):

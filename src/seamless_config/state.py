@@ -22,12 +22,7 @@ from .core.model import ClusterRegistry
 from .core.resolve import cluster_sources_from_files, resolve, resolve_seamless_cache
 from .core.resolved import ResolvedConfig
 from .core.selection import Origin, Selection
-
-
-def seamless_cache_dir() -> str | None:
-    """The normalised ``SEAMLESS_CACHE`` directory, if set and non-empty."""
-    value = os.environ.get("SEAMLESS_CACHE", "").strip()
-    return os.path.abspath(os.path.expanduser(value)) if value else None
+from .environment import seamless_cache_dir
 
 
 def home_dir() -> str:
