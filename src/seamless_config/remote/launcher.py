@@ -314,9 +314,10 @@ class _Run:
                         return  # an established service does not refuse connections
                     await anyio.sleep(0.03)
 
-        if after_start and not cfg.tunnel:
-            # We launched it and will handshake it from here anyway: skip the
-            # host-side check and let the client-side handshake retry instead.
+        if after_start:
+            # It just reported "running" and we handshake it from here next (through
+            # the tunnel, if any, which retries and reports the log on failure): a
+            # host-side check first would only add two round trips.
             self.phase("remote_validate", "ok")
             return True
         async with anyio.create_task_group() as tg:
