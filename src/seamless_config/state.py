@@ -19,9 +19,9 @@ from typing import Any
 from .core.clusters import ClusterSource, build_registry
 from .core.discovery import cluster_files, discover_config_files, load_cluster_file
 from .core.model import ClusterRegistry
-from .core.resolve import cluster_sources_from_files, resolve, resolve_seamless_cache
+from .core.resolve import resolve, resolve_seamless_cache
 from .core.resolved import ResolvedConfig
-from .core.selection import Origin, Selection
+from .core.selection import Selection
 from .environment import seamless_cache_dir
 
 
@@ -74,7 +74,7 @@ class ConfigState:
             self.registry = result.registry
             self.cluster_sources = result.cluster_sources
 
-    def define_clusters(self, clusters: dict[str, Any], origin: Origin | None = None) -> None:
+    def define_clusters(self, clusters: dict[str, Any]) -> None:
         """Replace the cluster registry with *clusters* (the reference's ``define_clusters``)."""
         from .core.yaml_io import Here
 
@@ -102,4 +102,4 @@ class ConfigState:
 
 STATE = ConfigState()
 
-__all__ = ["ConfigState", "STATE", "seamless_cache_dir", "cluster_sources_from_files"]
+__all__ = ["ConfigState", "STATE", "seamless_cache_dir"]

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from .quick import status_code
+
 if TYPE_CHECKING:
     import aiohttp
 
@@ -51,13 +53,12 @@ async def probe(url: str, *, timeout: float = 5.0) -> str | None:
         return f"{type(exc).__name__}: {exc} ({url})"
     except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
         return f"connection closed ({type(exc).__name__}) ({url})"
-    status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
-    fields = status_line.split(" ", 2)
-    if len(fields) < 2 or not fields[0].startswith("HTTP/") or not fields[1].isdigit():
-        return f"not an HTTP answer from {url}: {status_line[:80]!r}"
-    if 200 <= int(fields[1]) < 300:
+    code = status_code(head)
+    if code is None:
+        return f"not an HTTP answer from {url}: {head[:80]!r}"
+    if 200 <= code < 300:
         return None
-    return f"HTTP {fields[1]} from {url}"
+    return f"HTTP {code} from {url}"
 
 
 class HealthChecker:

@@ -19,6 +19,14 @@ from .client_file import ClientFile
 from .launch_config import LaunchConfig
 
 
+def status_code(head: bytes) -> int | None:
+    """The status code of an HTTP response head (``HTTP/1.1 200 OK...``), or None if it is not one."""
+    fields = head.split(b"\r\n", 1)[0].split(b" ", 2)
+    if len(fields) < 2 or not fields[0].startswith(b"HTTP/") or not fields[1].isdigit():
+        return None
+    return int(fields[1])
+
+
 def probe_sync(url: str, *, timeout: float = 2.0) -> bool:
     """One blocking HTTP/1.1 GET: did ``url`` answer 2xx?"""
     parts = urlsplit(url)
@@ -37,8 +45,8 @@ def probe_sync(url: str, *, timeout: float = 2.0) -> bool:
                 head += chunk
     except OSError:
         return False
-    fields = head.split(b"\r\n", 1)[0].split(b" ", 2)
-    return len(fields) >= 2 and fields[0].startswith(b"HTTP/") and fields[1].isdigit() and 200 <= int(fields[1]) < 300
+    code = status_code(head)
+    return code is not None and 200 <= code < 300
 
 
 def reusable(conf: Mapping[str, Any]) -> tuple[dict[str, Any], float] | None:
