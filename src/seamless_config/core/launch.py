@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
-from .model import Cluster, Frontend, Queue
+from .model import Cluster, DatabaseSpec, Frontend, HashserverSpec, Queue
 from .names import check_name, check_subproject
 from .yaml_io import parse_yaml
 
@@ -171,38 +171,38 @@ def _check_mode(mode: str) -> None:
         raise ValueError(f"mode must be 'ro' or 'rw', not {mode!r}")
 
 
-def hashserver_launch(
-    cluster: Cluster, scope: Scope, mode: str, *, is_local_cluster: bool,
-    frontend_name: str | None = None, queue: str | None = None,
+def _storage_launch(
+    service: str, cluster: Cluster, scope: Scope, mode: str, *, is_local_cluster: bool,
+    frontend_name: str | None, queue: str | None,
 ) -> dict[str, Any]:
+    """hashserver or database: storage is per stage, never per substage."""
     _check_mode(mode)
     scope = Scope(scope.cluster, scope.project, scope.subproject, scope.stage, None)
-    frontend = _frontend(cluster, "hashserver", frontend_name)
-    spec = frontend.hashserver
+    frontend = _frontend(cluster, service, frontend_name)
+    spec: HashserverSpec | DatabaseSpec | None = getattr(frontend, service)
     assert spec is not None
     added = _host_fields(cluster, frontend)
     added.update(network_interface=spec.network_interface, conda=spec.conda,
                  port_start=spec.port_start, port_end=spec.port_end)
-    injected = _injected(scope, mode) | {"BUFFERDIR": spec.bufferdir}
-    return _assemble("hashserver", added, injected, is_local_cluster=is_local_cluster,
-                     meta=_meta("hashserver", scope, mode, queue))
+    directory = {"BUFFERDIR": spec.bufferdir} if isinstance(spec, HashserverSpec) else {"DATABASE_DIR": spec.database_dir}
+    return _assemble(service, added, _injected(scope, mode) | directory, is_local_cluster=is_local_cluster,
+                     meta=_meta(service, scope, mode, queue))
+
+
+def hashserver_launch(
+    cluster: Cluster, scope: Scope, mode: str, *, is_local_cluster: bool,
+    frontend_name: str | None = None, queue: str | None = None,
+) -> dict[str, Any]:
+    return _storage_launch("hashserver", cluster, scope, mode, is_local_cluster=is_local_cluster,
+                           frontend_name=frontend_name, queue=queue)
 
 
 def database_launch(
     cluster: Cluster, scope: Scope, mode: str, *, is_local_cluster: bool,
     frontend_name: str | None = None, queue: str | None = None,
 ) -> dict[str, Any]:
-    _check_mode(mode)
-    scope = Scope(scope.cluster, scope.project, scope.subproject, scope.stage, None)
-    frontend = _frontend(cluster, "database", frontend_name)
-    spec = frontend.database
-    assert spec is not None
-    added = _host_fields(cluster, frontend)
-    added.update(network_interface=spec.network_interface, conda=spec.conda,
-                 port_start=spec.port_start, port_end=spec.port_end)
-    injected = _injected(scope, mode) | {"DATABASE_DIR": spec.database_dir}
-    return _assemble("database", added, injected, is_local_cluster=is_local_cluster,
-                     meta=_meta("database", scope, mode, queue))
+    return _storage_launch("database", cluster, scope, mode, is_local_cluster=is_local_cluster,
+                           frontend_name=frontend_name, queue=queue)
 
 
 def jobserver_launch(

@@ -145,6 +145,31 @@ class ServerSide(ABC):
             )
         return result
 
+    async def poll_for_start(
+        self, key: str, pid: int | None, *, within: float, interval: float
+    ) -> WaitOutcome:
+        """Poll the state file until the service with *pid* (None: whichever starts) leaves "starting"."""
+        data: dict[str, Any] | None = None
+        with anyio.move_on_after(within):
+            while True:
+                data = await self.read_state(key)
+                if pid is None and data is not None and isinstance(data.get("pid"), int):
+                    pid = data["pid"]
+                if pid is None or data is None or data.get("status") != "starting" or data.get("pid") != pid:
+                    if pid is not None and data is not None and data.get("status") == "failed":
+                        # It prints its traceback while exiting: let it finish (log tail).
+                        with anyio.move_on_after(FAILED_EXIT_GRACE):
+                            while await self.pid_alive(pid):
+                                await anyio.sleep(interval)
+                    return WaitOutcome("state", data)
+                if not await self.pid_alive(pid):
+                    data = await self.read_state(key)
+                    if data is not None and data.get("status") == "starting":
+                        return WaitOutcome("dead", data)
+                    return WaitOutcome("state", data)
+                await anyio.sleep(interval)
+        return WaitOutcome("timeout", await self.read_state(key))
+
     async def launch_with_late_parameters(
         self, argv: Sequence[str], late: LateParameters, *, service: str
     ) -> None:
@@ -313,38 +338,7 @@ class LocalServerSide(ServerSide):
     async def wait_for_start(
         self, key: str, pid: int | None, *, within: float
     ) -> WaitOutcome:
-        with anyio.move_on_after(within):
-            while True:
-                data = self._read(key)
-                if (
-                    pid is None
-                    and data is not None
-                    and isinstance(data.get("pid"), int)
-                ):
-                    pid = data["pid"]
-                if (
-                    pid is None
-                    or data is None
-                    or data.get("status") != "starting"
-                    or data.get("pid") != pid
-                ):
-                    if (
-                        pid is not None
-                        and data is not None
-                        and data.get("status") == "failed"
-                    ):
-                        # It prints its traceback while exiting: let it finish (log tail).
-                        with anyio.move_on_after(FAILED_EXIT_GRACE):
-                            while pid_alive(pid):
-                                await anyio.sleep(STATE_POLL_INTERVAL)
-                    return WaitOutcome("state", data)
-                if not pid_alive(pid):
-                    data = self._read(key)
-                    if data is not None and data.get("status") == "starting":
-                        return WaitOutcome("dead", data)
-                    return WaitOutcome("state", data)
-                await anyio.sleep(STATE_POLL_INTERVAL)
-        return WaitOutcome("timeout", self._read(key))
+        return await self.poll_for_start(key, pid, within=within, interval=STATE_POLL_INTERVAL)
 
     async def pid_alive(self, pid: int) -> bool:
         return pid_alive(pid)
@@ -452,36 +446,8 @@ class SSHServerSide(ServerSide):
                     report["event"], data if isinstance(data, dict) else None
                 )
             # No python3 watcher on this host: poll the helpers instead.
-            return await self._poll_for_start(key, pid, within=within)
+            return await self.poll_for_start(key, pid, within=within, interval=REMOTE_STATE_POLL_INTERVAL)
         return WaitOutcome("timeout", None)
-
-    async def _poll_for_start(
-        self, key: str, pid: int | None, *, within: float
-    ) -> WaitOutcome:
-        data: dict[str, Any] | None = None
-        with anyio.move_on_after(within):
-            while True:
-                data = await self.read_state(key)
-                if (
-                    pid is None
-                    and data is not None
-                    and isinstance(data.get("pid"), int)
-                ):
-                    pid = data["pid"]
-                if (
-                    pid is None
-                    or data is None
-                    or data.get("status") != "starting"
-                    or data.get("pid") != pid
-                ):
-                    return WaitOutcome("state", data)
-                if not await self.pid_alive(pid):
-                    data = await self.read_state(key)
-                    if data is not None and data.get("status") == "starting":
-                        return WaitOutcome("dead", data)
-                    return WaitOutcome("state", data)
-                await anyio.sleep(REMOTE_STATE_POLL_INTERVAL)
-        return WaitOutcome("timeout", data)
 
     async def pid_alive(self, pid: int) -> bool:
         result = await self.helper(["rhl-pid-alive", str(pid)])
