@@ -208,3 +208,9 @@ def select_record(record: bool) -> None:
     from .select import select_record as _select
 
     _select(record)
+
+
+# The reference's private globals (``_initialized``, ``_workdir``, ...) as views of the state object.
+from . import _compat_names  # noqa: E402
+
+_compat_names.install(sys.modules[__name__], _compat_names.package_views())

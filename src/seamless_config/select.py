@@ -119,15 +119,15 @@ def get_execution() -> str:
 
 
 def execution_was_set_explicitly() -> bool:
-    return STATE.selection.execution_source is not None
+    return STATE.selection["execution"].explicit
 
 
 def execution_command_seen() -> bool:
-    return STATE.selection.execution_command_seen
+    return STATE.selection["execution"].command_seen
 
 
 def persistent_was_set_explicitly() -> bool:
-    return STATE.selection.persistent_source is not None
+    return STATE.selection["persistent"].explicit
 
 
 def get_persistent(cluster: Optional[str] = None) -> bool:
@@ -180,3 +180,9 @@ def _reset_before_load() -> None:
 
 reset_execution_before_load = reset_queue_before_load = reset_remote_before_load = _reset_before_load
 reset_persistent_before_load = reset_record_before_load = reset_node_before_load = _reset_before_load
+
+
+# The reference's private globals (``_current_cluster``, ``_execution_source``, ...) as views of the state.
+from . import _compat_names  # noqa: E402
+
+_compat_names.install(sys.modules[__name__], _compat_names.select_views())

@@ -160,7 +160,7 @@ def test_api_values_survive_set_stage(project: Project) -> None:
     seamless_config.set_stage("prod")
     assert select.get_record() is True and seamless_config.get_nparallel() == 4
     assert select.get_node() == "n1"
-    assert STATE.selection.origins["record"].kind == "api"
+    assert STATE.selection.origin("record").kind == "api"
 
 
 def test_seamless_cache(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -172,7 +172,7 @@ def test_seamless_cache(project: Project, tmp_path: Path, monkeypatch: pytest.Mo
     assert select.get_selected_cluster() == "__SEAMLESS_CACHE__"
     assert select.get_selected_project() == "__TOPLEVEL__"
     assert select.get_execution() == "process" and select.get_persistent() is True
-    assert STATE.selection.origins["cluster"].kind == "env"
+    assert STATE.selection.origin("cluster").kind == "env"
     conf = tools.configure_hashserver("rw")
     assert conf["workdir"] == f"{cache}/__TOPLEVEL__"
     assert "hostname" not in conf  # the synthetic cluster is the local cluster

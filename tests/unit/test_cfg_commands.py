@@ -56,7 +56,7 @@ def test_execution(project: Project, mode: str) -> None:
     project.yaml(f"- execution: {mode}\n")
     sel = project.load()
     assert select.get_execution() == mode
-    assert sel.execution_source == "command"
+    assert sel["execution"].source == "command"
     assert select.execution_command_seen() and select.execution_was_set_explicitly()
 
 
@@ -431,8 +431,9 @@ def test_command_values_are_cleared_on_reload(project: Project) -> None:
     assert select.get_execution() == "remote"  # back to the default for a selected cluster
     assert not select.execution_was_set_explicitly()
     assert select.get_persistent() is True
-    assert set(sel.origins) >= {"cluster"}
-    assert not {"execution", "queue", "remote", "persistent", "record", "node"} & set(sel.origins)
+    assert sel.origin("cluster").kind == "file"
+    for name in ("execution", "queue", "remote", "persistent", "record", "node"):
+        assert sel.origin(name).kind == "default", name
 
 
 def test_api_values_survive_reload(project: Project) -> None:
@@ -451,7 +452,7 @@ def test_api_values_survive_reload(project: Project) -> None:
     )
     assert select.get_queue() == "highmem"
     for name in ("execution", "queue", "remote", "persistent", "record", "node"):
-        assert sel.origins[name].kind == "api", name
+        assert sel.origin(name).kind == "api", name
 
 
 def test_file_command_overrides_api_value_but_only_until_next_reload(project: Project) -> None:
@@ -494,7 +495,7 @@ def test_origins_name_file_line_and_stage_block(project: Project) -> None:
     path = project.profile(clusters_block(LOCAL_CLUSTER) + "- stage prod:\n    - cluster: local\n")
     n = LOCAL_CLUSTER.count("\n") + 1
     sel = project.load(stage="prod")
-    origin = sel.origins["cluster"]
+    origin = sel.origin("cluster")
     assert origin.kind == "file"
     assert origin.location is not None
     assert (origin.location.path, origin.location.line, origin.location.column) == (str(path), n + 2, 7)
@@ -509,12 +510,12 @@ def test_origins_of_api_calls(project: Project) -> None:
     select.select_cluster("c")
     select.select_record(True)
     sel = STATE.selection
-    assert sel.origins["cluster"].kind == "api"
-    assert sel.origins["record"].kind == "api"
-    assert sel.origins["stage"].kind == "api"
-    assert sel.origins["project"].kind == "file"
-    assert sel.origins["project"].location is not None and sel.origins["project"].location.line == 1
-    assert "API" in str(sel.origins["cluster"])
+    assert sel.origin("cluster").kind == "api"
+    assert sel.origin("record").kind == "api"
+    assert sel.origin("stage").kind == "api"
+    assert sel.origin("project").kind == "file"
+    assert sel.origin("project").location is not None and sel.origin("project").location.line == 1
+    assert "API" in str(sel.origin("cluster"))
 
 
 def test_cluster_sources_remember_where_clusters_were_defined(project: Project) -> None:

@@ -116,16 +116,16 @@ def test_origin_names_the_inherited_directory(project: Project) -> None:
     parent_file = project.yaml("- project: p\n- stage prod:\n    - record: true\n")
     project.yaml("- inherit_from_parent\n- subproject: s\n", sub="c")
     sel = project.load(stage="prod", sub="c")
-    origin = sel.origins["project"]
+    origin = sel.origin("project")
     assert origin.kind == "file"
     assert origin.inherited_from == str(project.root.resolve())
     assert origin.location is not None and origin.location.path == str(parent_file)
     assert origin.location.line == 1
-    record = sel.origins["record"]
+    record = sel.origin("record")
     assert record.inherited_from == str(project.root.resolve()) and record.stage_block == "prod"
     assert record.location is not None and record.location.line == 3
     assert "inherited from" in str(record)
-    assert sel.origins["subproject"].inherited_from is None
+    assert sel.origin("subproject").inherited_from is None
 
 
 def test_discovery_is_relative_to_the_resolved_workdir(project: Project, tmp_path: Path) -> None:

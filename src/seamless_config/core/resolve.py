@@ -117,7 +117,7 @@ def resolve_seamless_cache(cache_dir: str, start: Selection) -> Resolution:
     registry = build_registry(sources)
     selection = choose_cluster(start.before_reload(), SEAMLESS_CACHE_CLUSTER, origin)
     if selection.project is None:
-        selection = selection.with_(origin, project=PROJECT_TOPLEVEL)
+        selection = selection.set("project", PROJECT_TOPLEVEL, origin)
     selection = choose_execution(selection, "process", origin, "manual")
     selection = choose_persistent(selection, True, origin, "manual")
     return Resolution(selection, registry, sources)

@@ -30,7 +30,7 @@ def cluster_or_error(sel: Selection, registry: ClusterRegistry, name: str) -> Cl
     clus = registry.clusters.get(name)
     if clus is not None:
         return clus
-    origin = sel.origins.get("cluster") if name == sel.cluster else None
+    origin = sel.origin("cluster") if name == sel.cluster else None
     where = f" (selected at {origin})" if origin is not None and origin.kind == "file" else ""
     hint = did_you_mean(name, registry.clusters) if registry.clusters else "; no clusters are defined"
     raise ConfigurationError(
@@ -127,7 +127,7 @@ def check_requirements(sel: Selection) -> list[str]:
     warnings: list[str] = []
     cluster = sel.cluster
     execution = sel.effective_execution
-    if not sel.execution_command_seen and sel.execution_source is None:
+    if not sel["execution"].command_seen and not sel["execution"].explicit:
         if cluster is not None:
             warnings.append(
                 f"No 'execution' command found; using 'remote' because cluster '{cluster}' is selected "
@@ -143,7 +143,7 @@ def check_requirements(sel: Selection) -> list[str]:
             raise ConfigurationError(
                 "execution is 'remote' but no cluster is selected: add 'cluster: <name>' to seamless.profile.yaml"
             )
-        explicit = sel.persistent_source is not None
+        explicit = sel["persistent"].explicit
         if explicit and sel.effective_persistent():
             raise ConfigurationError(
                 "persistent is true but no cluster is selected: add 'cluster: <name>' "

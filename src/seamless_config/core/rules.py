@@ -26,53 +26,50 @@ def _err(message: str, origin: Origin) -> ConfigFileError:
 def choose_cluster(sel: Selection, cluster: object, origin: Origin) -> Selection:
     if cluster is not None:
         cluster = check_name("cluster", cluster, origin.location)
-    changes: dict[str, object] = {"cluster": cluster}
-    if cluster != sel.cluster:
-        changes.update(queue=None, queue_source=None, queue_cluster=None)
-    return sel.with_(origin, **changes)
+    changed = cluster != sel.cluster
+    sel = sel.set("cluster", cluster, origin)
+    return sel.unset("queue") if changed else sel
 
 
 def choose_project(sel: Selection, project: object, origin: Origin) -> Selection:
-    return sel.with_(origin, project=check_name("project", project, origin.location))
+    return sel.set("project", check_name("project", project, origin.location), origin)
 
 
 def choose_subproject(sel: Selection, subproject: object, origin: Origin) -> Selection:
     if subproject is not None:
         subproject = check_subproject(subproject, origin.location)
-    return sel.with_(origin, subproject=subproject)
+    return sel.set("subproject", subproject, origin)
 
 
 def choose_stage(sel: Selection, stage: object, origin: Origin) -> Selection:
     if stage is not None:
         stage = check_name("stage", stage, origin.location)
-    return sel.with_(origin, stage=stage)
+    return sel.set("stage", stage, origin)
 
 
 def choose_substage(sel: Selection, substage: object, origin: Origin) -> Selection:
     if substage is not None:
         substage = check_name("substage", substage, origin.location)
-    return sel.with_(origin, substage=substage)
+    return sel.set("substage", substage, origin)
 
 
 def choose_execution(sel: Selection, execution: object, origin: Origin, source: Source) -> Selection:
     if not isinstance(execution, str) or execution not in EXECUTION_MODES:
         raise _err(f"execution must be one of {', '.join(EXECUTION_MODES)}, not {execution!r}"
                    + (did_you_mean(execution, EXECUTION_MODES) if isinstance(execution, str) else ""), origin)
-    seen = sel.execution_command_seen or source == "command"
-    return sel.with_(origin, execution=execution, execution_source=source, execution_command_seen=seen)
+    return sel.set("execution", execution, origin, source)
 
 
 def choose_persistent(sel: Selection, persistent: object, origin: Origin, source: Source) -> Selection:
     if not isinstance(persistent, bool):
         raise _err(f"persistent must be true or false, not {persistent!r}", origin)
-    seen = sel.persistent_command_seen or source == "command"
-    return sel.with_(origin, persistent=persistent, persistent_source=source, persistent_command_seen=seen)
+    return sel.set("persistent", persistent, origin, source)
 
 
 def choose_record(sel: Selection, record: object, origin: Origin, source: Source) -> Selection:
     if not isinstance(record, bool):
         raise _err(f"record must be true or false, not {record!r}", origin)
-    return sel.with_(origin, record=record, record_source=source)
+    return sel.set("record", record, origin, source)
 
 
 def choose_queue(
@@ -90,14 +87,14 @@ def choose_queue(
         raise _err(f"cluster '{cluster}' defines no queues", origin)
     if queue not in queues:
         raise _err(f"cluster '{cluster}' has no queue '{queue}'{did_you_mean(queue, queues)}", origin)
-    return sel.with_(origin, queue=queue, queue_source=source, queue_cluster=cluster)
+    return sel.set("queue", queue, origin, source, for_cluster=cluster)
 
 
 def choose_remote(sel: Selection, remote: object, origin: Origin, source: Source) -> Selection:
     if remote is not None and (not isinstance(remote, str) or remote not in REMOTE_TARGETS):
         hint = did_you_mean(remote, REMOTE_TARGETS) if isinstance(remote, str) else ""
         raise _err(f"remote must be null, jobserver or daskserver, not {remote!r}{hint}", origin)
-    return sel.with_(origin, remote=remote, remote_source=source)
+    return sel.set("remote", remote, origin, source)
 
 
 def choose_node(sel: Selection, node: object, origin: Origin, source: Source) -> Selection:
@@ -107,13 +104,13 @@ def choose_node(sel: Selection, node: object, origin: Origin, source: Source) ->
         if not _NODE.fullmatch(node):
             raise _err(f"node {node!r} is not allowed: use a node name or SLURM node list "
                        "(letters, digits, '_', '.', '-', ',', '[', ']')", origin)
-    return sel.with_(origin, node=node, node_source=source)
+    return sel.set("node", node, origin, source)
 
 
 def choose_nparallel(sel: Selection, nparallel: object, origin: Origin) -> Selection:
     if isinstance(nparallel, bool) or not isinstance(nparallel, int) or nparallel < 1:
         raise _err(f"nparallel must be a positive whole number, not {nparallel!r}", origin)
-    return sel.with_(origin, nparallel=int(nparallel))
+    return sel.set("nparallel", int(nparallel), origin)
 
 
 def nparallel_or_error(sel: Selection) -> int:
