@@ -391,6 +391,12 @@ INTENDED: list[tuple[str, str, str]] = [
     ("ours", "unknown command", "typos of command names are reported even in inactive stage blocks"),
     ("ref", "unexpected keyword argument 'job_script_prologue'", "reference bug: a field it uses could not be set"),
     ("ref", "'NoneType' object is not iterable", "reference crashed on an empty clusters file"),
+    # Excused only where ours accepts: the empty / comment-only file, which we read as "no commands"
+    # (non-empty files that are not a list of commands are refused by both).
+    ("ref", "expected a YAML list of commands", "an empty or comment-only seamless.yaml / seamless.profile.yaml "
+     "means 'no commands' (the reference refused it; users create the file before writing it)"),
+    ("ours", "names no queue of cluster", "a default_queue naming no queue passed the load and failed at first use; "
+     "now it is reported at its own line when the file is loaded"),
 ]
 
 

@@ -124,20 +124,20 @@ def test_cluster_errors(text: str, fragment: str, line: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "ports, ok",
+    "ports, ok, line",
     [
-        ("port_start: 100\n        port_end: 200", True),
-        ("port_start: 100\n        port_end: 100", True),
-        ("", True),
-        ("port_start: 100", False),
-        ("port_end: 200", False),
-        ("port_start: 200\n        port_end: 100", False),
-        ("port_start: 0\n        port_end: 100", False),
-        ("port_start: 100\n        port_end: 70000", False),
-        ("port_start: null\n        port_end: 200", False),
+        ("port_start: 100\n        port_end: 200", True, 0),
+        ("port_start: 100\n        port_end: 100", True, 0),
+        ("", True, 0),
+        ("port_start: 100", False, 5),
+        ("port_end: 200", False, 5),
+        ("port_start: 200\n        port_end: 100", False, 8),  # at port_end
+        ("port_start: 0\n        port_end: 100", False, 7),  # at the port's own line
+        ("port_start: 100\n        port_end: 70000", False, 8),
+        ("port_start: null\n        port_end: 200", False, 5),
     ],
 )
-def test_port_range_both_or_neither(ports: str, ok: bool) -> None:
+def test_port_range_both_or_neither(ports: str, ok: bool, line: int) -> None:
     text = "c:\n  type: local\n  frontends:\n    - hostname: h\n      hashserver:\n        bufferdir: /b\n"
     if ports:
         text += "        " + ports + "\n"
@@ -147,7 +147,7 @@ def test_port_range_both_or_neither(ports: str, ok: bool) -> None:
         assert (fe.hashserver.port_start is None) == (fe.hashserver.port_end is None)
     else:
         err = parse_error(text)
-        assert "port" in str(err) and at(err)[0] == 5
+        assert "port" in str(err) and at(err)[0] == line
 
 
 def test_registry_and_local_cluster(project: Project) -> None:

@@ -69,11 +69,35 @@ def test_non_list_file_scalar(project: Project) -> None:
     assert "found a str" in str(load_error(project))
 
 
-def test_empty_file_is_an_error(project: Project) -> None:
-    path = project.profile("# all commented out\n")
-    err = load_error(project)
-    assert "empty file" in str(err)
-    assert err.location is not None and err.location.path == str(path)
+@pytest.mark.parametrize("text", ["", "# all commented out\n", "\n\n   \n", "---\n# nothing yet\n"])
+def test_empty_or_comment_only_file_means_no_commands(project: Project, text: str) -> None:
+    # The reference refused these; a user who creates the file before writing it expects "no commands".
+    project.yaml("- project: p\n")
+    project.profile(text)
+    sel = project.load()
+    assert sel.project == "p" and sel.cluster is None
+
+
+def test_empty_seamless_yaml_means_no_commands(project: Project) -> None:
+    project.yaml("# to do\n")
+    assert project.load().project is None
+
+
+@pytest.mark.parametrize("kind", ["dangling", "loop"])
+def test_broken_symlink_in_the_inheritance_chain_is_reported(project: Project, kind: str) -> None:
+    project.yaml("- project: p\n")
+    child = project.root / "c"
+    child.mkdir()
+    (child / "seamless.yaml").write_text("- inherit_from_parent\n")
+    link = project.root / "seamless.profile.yaml"
+    if kind == "dangling":
+        link.symlink_to(project.root / "gone.yaml")
+    else:
+        link.symlink_to(project.root / "seamless.profile.yaml")
+    err = load_error(project, sub="c")
+    assert err.location is not None and err.location.path == str(link)
+    assert ("dangling symlink" if kind == "dangling" else "symlink loop") in str(err)
+    assert "fix or remove the link" in str(err)
 
 
 @pytest.mark.parametrize(

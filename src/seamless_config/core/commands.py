@@ -106,7 +106,13 @@ def _describe(item: Any) -> str:
 
 
 def parse_file(doc: YamlDocument, inherited_from: str | None = None) -> tuple[Entry, ...]:
-    """The entries of one configuration file; raises if it is not a list of commands."""
+    """The entries of one configuration file; raises if it is not a list of commands.
+
+    An empty or comment-only file means "no commands" (the reference refused it:
+    an intended difference, for users who create the file before writing it).
+    """
+    if doc.data is None:
+        return ()
     if not isinstance(doc.data, list):
         found = "an empty file" if doc.data is None else f"a {type(doc.data).__name__}"
         raise ConfigFileError(

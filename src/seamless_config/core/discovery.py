@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigFileError
+from ..errors import ConfigFileError, Location
 from .commands import Entry, parse_file, wants_parent
 from .yaml_io import YamlDocument, load_yaml_file
 
@@ -30,6 +32,7 @@ def discover_config_files(workdir: str | Path) -> list[ConfigFile]:
         for filename in CONFIG_FILENAMES:
             path = current / filename
             if not path.is_file():
+                check_not_broken_link(path)
                 continue
             entries = parse_file(load_yaml_file(path), inherited_from)
             files.append(ConfigFile(path, entries))
@@ -42,10 +45,28 @@ def discover_config_files(workdir: str | Path) -> list[ConfigFile]:
     return [f for files in reversed(directories) for f in files]
 
 
+def check_not_broken_link(path: Path) -> None:
+    """A symlink in place of a configuration file that leads nowhere is an error, not an absent file."""
+    if not path.is_symlink():
+        return
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:  # Python < 3.13 reports a loop this way
+        problem = "is a symlink loop"
+    except OSError as exc:
+        problem = "is a symlink loop" if exc.errno == errno.ELOOP else f"is a dangling symlink (to {os.readlink(path)})"
+    else:
+        problem = "is a symlink to something that is not a file"
+    raise ConfigFileError(f"{path.name} {problem}; fix or remove the link", Location(str(path)))
+
+
 def cluster_files(home: str | Path) -> list[Path]:
     """``~/.seamless/clusters.yaml`` then ``~/.seamless/clusters/*.yaml`` (sorted)."""
     base = Path(home) / ".seamless"
     paths = [base / "clusters.yaml"] + sorted((base / "clusters").glob("*.yaml"))
+    for p in paths:
+        if not p.is_file():
+            check_not_broken_link(p)
     return [p for p in paths if p.is_file()]
 
 

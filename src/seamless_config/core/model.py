@@ -114,6 +114,8 @@ class ClusterRegistry:
 
     clusters: Mapping[str, Cluster] = field(default_factory=dict)
     local_cluster: str | None = None
+    # cluster -> queue -> field -> the queue (itself or a TEMPLATE) that set it, for ``show``
+    queue_origins: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
 
     def get(self, name: str) -> Cluster:
         return self.clusters[name]
