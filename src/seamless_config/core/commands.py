@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from ..errors import ConfigFileError
+from .fields import Diagnostics
 from .hints import did_you_mean
 from .names import check_name
 from .selection import Origin
@@ -62,41 +63,54 @@ def _origin(here: Here, stage: str | None, inherited_from: str | None) -> Origin
 
 
 def _parse_entries(
-    items: Sequence[Any], here: Here, stage: str | None, inherited_from: str | None
+    items: Sequence[Any], here: Here, stage: str | None, inherited_from: str | None,
+    diags: Diagnostics | None = None,
 ) -> tuple[Entry, ...]:
     entries: list[Entry] = []
     for index, item in enumerate(items):
         ihere = here.at(index)
-        if isinstance(item, str):
-            name, argument, ahere = item, None, ihere
-        elif isinstance(item, dict) and len(item) == 1:
-            name, argument = next(iter(item.items()))
-            ahere = ihere.at(name) if isinstance(name, (str, int)) else ihere
-            if not isinstance(name, str):
-                raise ConfigFileError(f"command names must be strings, not {name!r}", ihere.location)
-        else:
-            raise ConfigFileError(
-                "each command must be a string (like 'inherit_from_parent') or a mapping with one key "
-                f"(like 'project: my-project'), not {_describe(item)}",
-                ihere.location,
-            )
-        match = _STAGE_KEY.fullmatch(name)
-        if match:
-            stage_name = check_name("stage", match.group("name"), ihere.location)
-            if not isinstance(argument, list):
-                raise ConfigFileError(
-                    f"'stage {stage_name}:' must be followed by a YAML list of commands", ahere.location
-                )
-            nested = _parse_entries(argument, ahere, stage_name, inherited_from)
-            entries.append(StageBlock(stage_name, nested, ihere))
+        try:
+            entry = _parse_entry(item, ihere, stage, inherited_from, diags)
+        except ConfigFileError as error:
+            if diags is None:
+                raise
+            diags.add(error)
             continue
-        if name not in COMMANDS:
-            hint = did_you_mean(name, COMMANDS + ("stage <name>",))
-            if name.startswith("stage"):
-                hint = f" — write 'stage {name[5:].strip() or '<name>'}:' (with a space) for a stage block"
-            raise ConfigFileError(f"unknown command '{name}'{hint}", ihere.location)
-        entries.append(Command(name, argument, _origin(ahere, stage, inherited_from), ahere))
+        entries.append(entry)
     return tuple(entries)
+
+
+def _parse_entry(
+    item: Any, ihere: Here, stage: str | None, inherited_from: str | None, diags: Diagnostics | None
+) -> Entry:
+    if isinstance(item, str):
+        name, argument, ahere = item, None, ihere
+    elif isinstance(item, dict) and len(item) == 1:
+        name, argument = next(iter(item.items()))
+        ahere = ihere.at(name) if isinstance(name, (str, int)) else ihere
+        if not isinstance(name, str):
+            raise ConfigFileError(f"command names must be strings, not {name!r}", ihere.location)
+    else:
+        raise ConfigFileError(
+            "each command must be a string (like 'inherit_from_parent') or a mapping with one key "
+            f"(like 'project: my-project'), not {_describe(item)}",
+            ihere.location,
+        )
+    match = _STAGE_KEY.fullmatch(name)
+    if match:
+        stage_name = check_name("stage", match.group("name"), ihere.location)
+        if not isinstance(argument, list):
+            raise ConfigFileError(
+                f"'stage {stage_name}:' must be followed by a YAML list of commands", ahere.location
+            )
+        nested = _parse_entries(argument, ahere, stage_name, inherited_from, diags)
+        return StageBlock(stage_name, nested, ihere)
+    if name not in COMMANDS:
+        hint = did_you_mean(name, COMMANDS + ("stage <name>",))
+        if name.startswith("stage"):
+            hint = f" — write 'stage {name[5:].strip() or '<name>'}:' (with a space) for a stage block"
+        raise ConfigFileError(f"unknown command '{name}'{hint}", ihere.location)
+    return Command(name, argument, _origin(ahere, stage, inherited_from), ahere)
 
 
 def _describe(item: Any) -> str:
@@ -105,7 +119,9 @@ def _describe(item: Any) -> str:
     return f"{type(item).__name__} {item!r}"
 
 
-def parse_file(doc: YamlDocument, inherited_from: str | None = None) -> tuple[Entry, ...]:
+def parse_file(
+    doc: YamlDocument, inherited_from: str | None = None, diags: Diagnostics | None = None
+) -> tuple[Entry, ...]:
     """The entries of one configuration file; raises if it is not a list of commands.
 
     An empty or comment-only file means "no commands" (the reference refused it:
@@ -118,7 +134,7 @@ def parse_file(doc: YamlDocument, inherited_from: str | None = None) -> tuple[En
         raise ConfigFileError(
             f"expected a YAML list of commands, found {found}. Example:\n{EXAMPLE}", doc.locate(())
         )
-    return _parse_entries(doc.data, Here(doc), None, inherited_from)
+    return _parse_entries(doc.data, Here(doc), None, inherited_from, diags)
 
 
 def wants_parent(entries: Iterable[Entry]) -> bool:

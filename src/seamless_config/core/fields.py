@@ -440,3 +440,32 @@ def markdown_table(shape: Shape) -> str:
     for rule in shape.rules:
         rows.append(f"| (rule) | | | | {rule.doc} |")
     return "\n".join(rows)
+
+
+# ------------------------------------------------------------------ the command language's values
+
+SUBPROJECT_PATTERN = r"^(?!.*--)(?!.*STAGE-)[A-Za-z0-9_][A-Za-z0-9_.+-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.+-]*)*$"
+NODE_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.,\[\]-]*$"
+
+
+def command_value_schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schema of each command's argument (``rules.choose_*`` check the same)."""
+    name = {"type": "string", "pattern": NAME_PATTERN}
+    return {
+        "project": {**name, "description": "the project: storage is per project"},
+        "subproject": {"anyOf": [{"type": "string", "pattern": SUBPROJECT_PATTERN}, {"type": "null"}],
+                       "description": "a subproject ('/' separates parts)"},
+        "cluster": {"anyOf": [name, {"type": "null"}], "description": "the cluster to use"},
+        "execution": {"enum": ["process", "spawn", "remote"], "description": "where transformations run"},
+        "queue": {"type": "string", "description": "a queue of the selected cluster"},
+        "remote": {"enum": [None, "jobserver", "daskserver"], "description": "which job backend"},
+        "persistent": {"type": "boolean", "description": "store results in the cluster's database"},
+        "record": {"type": "boolean", "description": "capture full execution records"},
+        "node": {"anyOf": [{"type": "string", "pattern": NODE_PATTERN}, {"type": "null"}],
+                 "description": "a node name or SLURM node list"},
+        "nparallel": {"type": "integer", "minimum": 1, "description": "parallel transformations"},
+        "clusters": {"type": "object", "propertyNames": {"pattern": NAME_PATTERN},
+                     "properties": {"local_cluster": {"type": "string"}},
+                     "additionalProperties": {"$ref": "#/$defs/cluster"},
+                     "description": "inline cluster definitions"},
+    }
