@@ -18,6 +18,7 @@ from .clusters import ClusterSource, check_registry
 from .commands import PRIORITY_COMMANDS, Command, Entry, StageBlock, expand, parse_file, wants_parent
 from .discovery import CONFIG_FILENAMES, check_not_broken_link, cluster_files, load_cluster_file
 from .fields import Diagnostics
+from .hints import did_you_mean
 from .model import ClusterRegistry
 from .resolve import _APPLY, _inline_clusters, cluster_sources_from_files
 from .selection import Selection
@@ -115,7 +116,7 @@ def _project_chain(workdir: Path, diags: Diagnostics, read: list[str]) -> list[t
 
 
 def _fold(entries: Sequence[tuple[Entry, ...]], stage: str | None, registry: ClusterRegistry,
-          diags: Diagnostics) -> None:
+          defined: Sequence[str], diags: Diagnostics) -> None:
     selection = Selection().set("stage", stage, Selection()["stage"].origin)
     for command in (c for e in entries for c in expand(e, stage)):
         if command.name in PRIORITY_COMMANDS:
@@ -126,6 +127,12 @@ def _fold(entries: Sequence[tuple[Entry, ...]], stage: str | None, registry: Clu
             diags.add(error)
         except ConfigurationError as error:  # pragma: no cover - every command error carries a location
             diags.add(ConfigFileError(str(error), command.origin.location))
+    name = selection.cluster
+    if name is not None and name not in registry.clusters and name not in defined:
+        hint = did_you_mean(name, defined) if defined else "; no clusters are defined"
+        diags.add(ConfigFileError(
+            f"cluster '{name}' is not defined{hint}. Define it in ~/.seamless/clusters.yaml "
+            "or with a 'clusters:' command", selection.origin("cluster").location))
 
 
 def validate(workdir: str | Path, home: str | Path, extra_cluster_files: Sequence[Path] = ()) -> Report:
@@ -146,7 +153,7 @@ def validate(workdir: str | Path, home: str | Path, extra_cluster_files: Sequenc
             sources.update(diags.guard(lambda: _inline_clusters(command), {}))
     registry = check_registry(sources, diags)
     for stage in [None, *sorted(_stages(c for e in entries for c in e))]:
-        _fold(entries, stage, registry, diags)
+        _fold(entries, stage, registry, [str(k) for k in sources if k != "local_cluster"], diags)
     problems = sorted(
         (_problem(p) for p in diags),
         key=lambda p: (p.file or "", p.line or 0, p.column or 0),
