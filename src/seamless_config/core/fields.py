@@ -58,6 +58,9 @@ class Rule:
 
     doc: str
     schema: dict[str, Any] | None = None  # its JSON Schema form, if JSON Schema can say it
+    # Fragments of the loader's messages for this rule (when the schema cannot say it, the schema
+    # test allows exactly these as the difference between schema and loader).
+    messages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,9 +83,10 @@ class Shape:
 
 _PORT_DOC = "first/last port the service may listen on (it picks a free one); set both or neither"
 PORT_RULE = Rule(
-    "'port_start' and 'port_end' are set together, and port_start <= port_end",
+    "'port_start' and 'port_end' are set together",
     schema={"dependentRequired": {"port_start": ["port_end"], "port_end": ["port_start"]}},
 )
+PORT_ORDER_RULE = Rule("port_start <= port_end", messages=("use port_start <= port_end",))
 
 
 def _ports() -> tuple[Field, ...]:
@@ -99,13 +103,13 @@ HASHSERVER = Shape(
     "hashserver", "The buffer server of a frontend.",
     (Field("bufferdir", "path", "directory of the buffers (per project and stage below it)", required=True),
      _CONDA, Field("network_interface", "host", _IFACE)) + _ports(),
-    rules=(PORT_RULE,),
+    rules=(PORT_RULE, PORT_ORDER_RULE),
 )
 DATABASE = Shape(
     "database", "The result database of a frontend.",
     (Field("database_dir", "path", "directory of the database files", required=True),
      _CONDA, Field("network_interface", "host", _IFACE)) + _ports(),
-    rules=(PORT_RULE,),
+    rules=(PORT_RULE, PORT_ORDER_RULE),
 )
 JOBSERVER = Shape(
     "jobserver", "The HTTP jobserver (runs transformations on the frontend).",
@@ -113,14 +117,14 @@ JOBSERVER = Shape(
      Field("port_start", "integer", _PORT_DOC, required=True, minimum=1, maximum=65535, nullable=False),
      Field("port_end", "integer", _PORT_DOC, required=True, minimum=1, maximum=65535, nullable=False),
      _CONDA),
-    rules=(PORT_RULE,),
+    rules=(PORT_RULE, PORT_ORDER_RULE),
 )
 DASKSERVER = Shape(
     "daskserver", "The Dask scheduler wrapper (submits workers to the cluster's queues).",
     (Field("network_interface", "host", _IFACE, required=True, nullable=False),
      Field("port_start", "integer", _PORT_DOC, required=True, minimum=1, maximum=65535, nullable=False),
      Field("port_end", "integer", _PORT_DOC, required=True, minimum=1, maximum=65535, nullable=False)),
-    rules=(PORT_RULE,),
+    rules=(PORT_RULE, PORT_ORDER_RULE),
 )
 SERVICE_SHAPES: dict[str, Shape] = {s.name: s for s in (HASHSERVER, DATABASE, JOBSERVER, DASKSERVER)}
 
@@ -129,7 +133,7 @@ FRONTEND = Shape(
     (Field("hostname", "host", "the host's name (may be omitted only in 'type: local' clusters: localhost)",
            nullable=False),
      Field("ssh_hostname", "host", "SSH alias or host to connect to, if not hostname")),
-    rules=(Rule("'hostname' is required unless the cluster is 'type: local'"),),
+    rules=(Rule("'hostname' is required unless the cluster is 'type: local'"),),  # schema: in CLUSTER
     extra_keys=tuple(SERVICE_SHAPES),
 )
 
@@ -160,8 +164,12 @@ QUEUE = Shape(
         Field("job_cores", "integer", "cores requested from the scheduler, if not cores", minimum=1),
     ),
     rules=(
-        Rule("'TEMPLATE' names a queue defined before this one"),
-        Rule("'exclusive: true' excludes 'job_cores'; without it, 'cores' is required (except in local clusters)"),
+        Rule("'TEMPLATE' names a queue defined before this one", messages=("uses TEMPLATE",)),
+        Rule("'exclusive: true' excludes 'job_cores'; without it, 'cores' is required (except in local clusters); "
+             "checked after TEMPLATE merging", messages=("remove 'job_cores'", "exclusive queue needs 'cores'",
+                                                          "set 'cores'")),
+        Rule("durations such as 1:00:00 are quoted (YAML 1.1 reads them as numbers of seconds)",
+             messages=("is read by YAML 1.1 as the number",)),
     ),
     extra_keys=("TEMPLATE", "name"),
 )
@@ -176,7 +184,14 @@ CLUSTER = Shape(
         Field("memory_per_core_property_name", "string", "scheduler property for memory per core"),
         Field("default_queue", "string", "the queue used when none is selected (must be one of 'queues')"),
     ),
-    rules=(Rule("'default_queue' names one of the cluster's queues"),),
+    rules=(
+        Rule("'default_queue' names one of the cluster's queues", messages=("names no queue of cluster",)),
+        Rule("'hostname' of each frontend is required unless 'type: local'", schema={
+            "if": {"properties": {"type": {"const": "local"}}, "required": ["type"]},
+            "else": {"properties": {"frontends": {"items": {"required": ["hostname"]}}}},
+        }),
+        Rule("'local_cluster' names a defined cluster", messages=("names no defined cluster",)),
+    ),
     extra_keys=("frontends", "queues"),
 )
 SHAPES: tuple[Shape, ...] = (CLUSTER, FRONTEND, HASHSERVER, DATABASE, JOBSERVER, DASKSERVER, QUEUE)
@@ -333,7 +348,7 @@ def _field_schema(f: Field) -> dict[str, Any]:
     elif f.kind == "mapping":
         schema = {"type": "object"}
     elif f.kind == "conda":
-        schema = {"type": "string", "pattern": NAME_PATTERN[:-1] + "|^$"}
+        schema = {"type": "string", "pattern": "^$|" + NAME_PATTERN}
     elif f.kind == "name":
         schema = {"type": "string", "pattern": NAME_PATTERN}
     elif f.kind == "host":
@@ -364,10 +379,15 @@ def shape_schema(shape: Shape, extra: dict[str, Any] | None = None) -> dict[str,
     return schema
 
 
+def unexpressible_messages() -> tuple[str, ...]:
+    """Message fragments of the rules JSON Schema cannot express (the schema test's allowed difference)."""
+    return tuple(m for shape in SHAPES for rule in shape.rules if rule.schema is None for m in rule.messages)
+
+
 def cluster_schema() -> dict[str, Any]:
     services = {name: shape_schema(s) for name, s in SERVICE_SHAPES.items()}
     frontend = shape_schema(FRONTEND, services)
-    queue_props = {"TEMPLATE": {"type": "string", "pattern": NAME_PATTERN,
+    queue_props = {"TEMPLATE": {"type": ["string", "null"],
                                 "description": "a queue defined before this one, whose fields are copied"}}
     queue = shape_schema(QUEUE, queue_props)
     # '-' in queue keys is read as '_': accept both spellings.
@@ -407,7 +427,7 @@ def project_file_schema(commands: dict[str, dict[str, Any]]) -> dict[str, Any]:
         items.append({"type": "object", "properties": {name: value}, "required": [name],
                       "additionalProperties": False})
     items.append({"type": "object", "minProperties": 1, "maxProperties": 1,
-                  "patternProperties": {r"^stage\s+\S.*$": {"$ref": "#/$defs/commands"}},
+                  "patternProperties": {r"^stage\s+" + NAME_PATTERN[1:-1] + r"\s*$": {"$ref": "#/$defs/commands"}},
                   "additionalProperties": False})
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -453,7 +473,7 @@ def command_value_schemas() -> dict[str, dict[str, Any]]:
     name = {"type": "string", "pattern": NAME_PATTERN}
     return {
         "project": {**name, "description": "the project: storage is per project"},
-        "subproject": {"anyOf": [{"type": "string", "pattern": SUBPROJECT_PATTERN}, {"type": "null"}],
+        "subproject": {"type": "string", "pattern": SUBPROJECT_PATTERN,
                        "description": "a subproject ('/' separates parts)"},
         "cluster": {"anyOf": [name, {"type": "null"}], "description": "the cluster to use"},
         "execution": {"enum": ["process", "spawn", "remote"], "description": "where transformations run"},
@@ -463,6 +483,7 @@ def command_value_schemas() -> dict[str, dict[str, Any]]:
         "record": {"type": "boolean", "description": "capture full execution records"},
         "node": {"anyOf": [{"type": "string", "pattern": NODE_PATTERN}, {"type": "null"}],
                  "description": "a node name or SLURM node list"},
+        "inherit_from_parent": {"description": "also read the parent directory's files (argument ignored)"},
         "nparallel": {"type": "integer", "minimum": 1, "description": "parallel transformations"},
         "clusters": {"type": "object", "propertyNames": {"pattern": NAME_PATTERN},
                      "properties": {"local_cluster": {"type": "string"}},

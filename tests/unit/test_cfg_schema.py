@@ -1,0 +1,138 @@
+"""The JSON Schemas and the loader accept the same documents.
+
+Documents: every cluster file and project file of the differential corpus
+(tests/differential/corpus.py), the broken-file corpus of
+tests/config_cli/broken, the examples, and the unit tests' cluster texts.
+For each, the loader's verdict (no problem reported) and the schema's verdict
+(jsonschema) must agree; where they differ, every problem the loader reported
+must come from a rule that JSON Schema cannot express (listed in
+``core/fields.py`` with ``schema=None``). Documents that are not YAML at all
+are left out (a schema sees only parsed data).
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.util
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from unit_helpers import HPC_CLUSTER, LOCAL_CLUSTER
+
+from seamless_config.core.clusters import check_registry
+from seamless_config.core.fields import Diagnostics, unexpressible_messages
+from seamless_config.core.resolve import cluster_sources_from_files
+from seamless_config.core.validate import validate
+from seamless_config.core.yaml_io import YamlDocument, parse_yaml
+from seamless_config.errors import ConfigFileError
+from seamless_config.schemas import FILES, HERE, generate, load_schema
+
+REPO = Path(__file__).resolve().parents[2]
+# Context rules of the command language (they need the selected cluster): no schema can know them.
+CONTEXT = ("select a cluster before", "is not defined", "has no queue", "defines no queues", "unknown cluster")
+
+
+def _corpus_files(tmp: Path) -> Iterator[tuple[str, str]]:
+    spec = importlib.util.spec_from_file_location("_schema_corpus", REPO / "tests" / "differential" / "corpus.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    for case in mod.generate(tmp / "corpus", mod.DEFAULT_SEED):
+        root = Path(case["root"])
+        for path in sorted(root.rglob("*.yaml")):
+            yield str(path.relative_to(root)), path.read_text(encoding="utf-8", errors="replace")
+    for path in sorted((REPO / "tests" / "config_cli" / "broken").rglob("*.yaml")):
+        yield path.name, path.read_text()
+    for path in sorted((REPO / "examples").rglob("*.yaml")):
+        yield path.name, path.read_text()
+    yield "clusters.yaml", LOCAL_CLUSTER
+    yield "clusters.yaml", HPC_CLUSTER
+
+
+def _jsonable(value: Any) -> Any:
+    """The parsed YAML as JSON data; values JSON has no type for become objects (no schema accepts them)."""
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            return {"$non-string-key": True}
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (datetime.date, bytes)) or (isinstance(value, float) and value != value):
+        return {"$yaml": repr(value)}
+    return value
+
+
+def _is_cluster_file(name: str) -> bool:
+    return "seamless" in name and "clusters" in name or name.endswith("clusters.yaml") or "/clusters/" in name
+
+
+def _loader_problems(name: str, doc: YamlDocument, tmp: Path) -> list[ConfigFileError]:
+    diags = Diagnostics()
+    if _is_cluster_file(name) or name.endswith(".clusters.yaml"):
+        if doc.data is not None and not isinstance(doc.data, dict):
+            return [ConfigFileError("expected a mapping of cluster names")]
+        check_registry(diags.guard(lambda: cluster_sources_from_files([doc]), {}), diags)
+        return list(diags)
+    project = tmp / "p"
+    project.mkdir(exist_ok=True)
+    target = project / "seamless.yaml"
+    target.write_text(doc.path.read_text() if doc.path.exists() else "", encoding="utf-8")
+    report = validate(project, tmp / "nohome")
+    return [ConfigFileError(p.message) for p in report.problems]
+
+
+@pytest.fixture(scope="module")
+def documents(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, YamlDocument]]:
+    tmp = tmp_path_factory.mktemp("schema")
+    docs = []
+    for i, (name, text) in enumerate(_corpus_files(tmp)):
+        path = tmp / "docs" / f"{i}.yaml"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        try:
+            docs.append((name, parse_yaml(text, path)))
+        except ConfigFileError:
+            continue  # not YAML: nothing for a schema to see
+    return docs
+
+
+def test_shipped_schemas_are_generated_from_the_field_description() -> None:
+    for which, filename in FILES.items():
+        assert json.loads((HERE / filename).read_text()) == generate(which), (
+            f"{filename} is stale: run python -m seamless_config.schemas")
+        jsonschema.Draft202012Validator.check_schema(load_schema(which))
+
+
+def test_schema_and_loader_accept_the_same_documents(documents: list[tuple[str, YamlDocument]],
+                                                      tmp_path: Path) -> None:
+    validators = {w: jsonschema.Draft202012Validator(load_schema(w)) for w in FILES}
+    allowed = unexpressible_messages() + CONTEXT
+    mismatches: list[str] = []
+    counts = {"documents": 0, "accepted by both": 0, "rejected by both": 0, "unexpressible rule": 0}
+    for name, doc in documents:
+        is_cluster = _is_cluster_file(name) or name.endswith(".clusters.yaml")
+        problems = _loader_problems(name, doc, tmp_path)
+        schema_errors = list(validators["clusters" if is_cluster else "project"].iter_errors(_jsonable(doc.data)))
+        counts["documents"] += 1
+        if bool(problems) == bool(schema_errors):
+            counts["accepted by both" if not problems else "rejected by both"] += 1
+            continue
+        if not problems:
+            mismatches.append(f"{name}: the schema rejects what the loader accepts: {schema_errors[0].message}\n"
+                              + doc.path.read_text())
+            continue
+        unexplained = [p.reason for p in problems if not any(m in p.reason for m in allowed)]
+        if unexplained:
+            mismatches.append(f"{name}: the schema accepts what the loader rejects: {unexplained}\n"
+                              + doc.path.read_text())
+            continue
+        counts["unexpressible rule"] += 1
+    print(counts)
+    assert not mismatches, f"{len(mismatches)} mismatches; the first:\n" + "\n".join(mismatches[:4])
+    assert counts["documents"] > 500 and counts["accepted by both"] > 100 and counts["rejected by both"] > 60
