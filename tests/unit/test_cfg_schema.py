@@ -84,7 +84,8 @@ def _loader_problems(name: str, doc: YamlDocument, tmp: Path) -> list[ConfigFile
     target = project / "seamless.yaml"
     target.write_text(doc.path.read_text() if doc.path.exists() else "", encoding="utf-8")
     report = validate(project, tmp / "nohome")
-    return [ConfigFileError(p.message) for p in report.problems]
+    # A project file alone cannot define the cluster it selects: context problems are not the document's.
+    return [ConfigFileError(p.message) for p in report.problems if not any(c in p.message for c in CONTEXT)]
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +115,7 @@ def test_schema_and_loader_accept_the_same_documents(documents: list[tuple[str, 
     validators = {w: jsonschema.Draft202012Validator(load_schema(w)) for w in FILES}
     allowed = unexpressible_messages() + CONTEXT
     mismatches: list[str] = []
+    by_rule: dict[str, int] = {}
     counts = {"documents": 0, "accepted by both": 0, "rejected by both": 0, "unexpressible rule": 0}
     for name, doc in documents:
         is_cluster = _is_cluster_file(name) or name.endswith(".clusters.yaml")
@@ -133,6 +135,9 @@ def test_schema_and_loader_accept_the_same_documents(documents: list[tuple[str, 
                               + doc.path.read_text())
             continue
         counts["unexpressible rule"] += 1
-    print(counts)
+        for p in problems:
+            rule = next(m for m in allowed if m in p.reason)
+            by_rule[rule] = by_rule.get(rule, 0) + 1
+    print(counts, by_rule)
     assert not mismatches, f"{len(mismatches)} mismatches; the first:\n" + "\n".join(mismatches[:4])
     assert counts["documents"] > 500 and counts["accepted by both"] > 100 and counts["rejected by both"] > 60

@@ -116,9 +116,10 @@ def _project_chain(workdir: Path, diags: Diagnostics, read: list[str]) -> list[t
 
 
 def _fold(entries: Sequence[tuple[Entry, ...]], stage: str | None, registry: ClusterRegistry,
-          defined: Sequence[str], diags: Diagnostics) -> None:
+          defined: Sequence[str], diags: Diagnostics, applied: set[int]) -> None:
     selection = Selection().set("stage", stage, Selection()["stage"].origin)
     for command in (c for e in entries for c in expand(e, stage)):
+        applied.add(id(command))
         if command.name in PRIORITY_COMMANDS:
             continue
         try:
@@ -133,6 +134,20 @@ def _fold(entries: Sequence[tuple[Entry, ...]], stage: str | None, registry: Clu
         diags.add(ConfigFileError(
             f"cluster '{name}' is not defined{hint}. Define it in ~/.seamless/clusters.yaml "
             "or with a 'clusters:' command", selection.origin("cluster").location))
+
+
+def _check_alone(command: Command, registry: ClusterRegistry, diags: Diagnostics) -> None:
+    """A command's own value, without the context of the commands before it."""
+    if command.name in PRIORITY_COMMANDS or command.name == "inherit_from_parent":
+        return
+    if command.name == "queue":
+        if not isinstance(command.argument, str):
+            diags.add(ConfigFileError(f"queue must be a string, not {command.argument!r}", command.origin.location))
+        return
+    try:
+        _APPLY[command.name](Selection(), command.argument, command.origin, registry)
+    except ConfigFileError as error:
+        diags.add(error)
 
 
 def validate(workdir: str | Path, home: str | Path, extra_cluster_files: Sequence[Path] = ()) -> Report:
@@ -152,8 +167,12 @@ def validate(workdir: str | Path, home: str | Path, extra_cluster_files: Sequenc
         if command.name in PRIORITY_COMMANDS:
             sources.update(diags.guard(lambda: _inline_clusters(command), {}))
     registry = check_registry(sources, diags)
+    applied: set[int] = set()
     for stage in [None, *sorted(_stages(c for e in entries for c in e))]:
-        _fold(entries, stage, registry, [str(k) for k in sources if k != "local_cluster"], diags)
+        _fold(entries, stage, registry, [str(k) for k in sources if k != "local_cluster"], diags, applied)
+    for command in _all_commands(c for e in entries for c in e):
+        if id(command) not in applied:  # in a stage block nested in another: no stage reaches it
+            _check_alone(command, registry, diags)
     problems = sorted(
         (_problem(p) for p in diags),
         key=lambda p: (p.file or "", p.line or 0, p.column or 0),
