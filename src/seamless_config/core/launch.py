@@ -1,7 +1,8 @@
 """Build the launch dicts that remote-http-launcher takes, from a cluster and a storage scope.
 
 Pure functions: the caller supplies everything (cluster, scope, queue, node,
-record flag, forwarded clients). The dicts equal what the reference produced
+record flag, forwarded clients). What differs between Dask schedulers (SLURM,
+OAR, LocalCluster) lives in ``core/schedulers/``, one module each. The dicts equal what the reference produced
 for the same inputs, plus a ``meta`` block that the launcher writes into the
 server's state file (``seamless-service-ps`` reads it).
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -19,14 +21,10 @@ from typing import Any
 from ..errors import ConfigurationError
 from .model import Cluster, DatabaseSpec, Frontend, HashserverSpec, Queue
 from .names import check_name, check_subproject
+from .schedulers import Scheduler, scheduler_for
 from .yaml_io import parse_yaml
 
 _PLACEHOLDER = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*")
-_CLUSTER_STRINGS = {
-    "local": "distributed::LocalCluster",
-    "slurm": "dask_jobqueue::SLURMCluster",
-    "oar": "dask_jobqueue::OARCluster",
-}
 
 
 @dataclass(frozen=True)
@@ -238,58 +236,14 @@ def _queue(cluster: Cluster, queue_name: str | None) -> Queue:
     return queues[name]
 
 
-def _cluster_string(cluster: Cluster) -> str:
-    if cluster.type is None:
-        raise ConfigurationError(
-            f"Cluster '{cluster.name}' needs 'type' (local, slurm or oar) to run a Dask scheduler"
-        )
-    return _CLUSTER_STRINGS[cluster.type]
-
-
-def _node_directives(cluster: Cluster, node: str | None, directives: list[str]) -> None:
-    if node is None:
-        return
-    if cluster.type == "slurm":
-        flag = f"--nodelist={node}"
-        if flag not in directives:
-            directives.append(flag)
-    elif cluster.type == "oar":
-        directives.extend(["-p", f"host='{node}'"])
-    else:
-        raise ConfigurationError(f"Node selection is not supported for cluster type '{cluster.type}'")
-
-
-def _dask_common(cluster: Cluster, queue: Queue) -> dict[str, Any]:
-    """Job-queue and Dask parameters shared by the Seamless and the pure daskserver."""
-    cores = queue.cores
-    if cores is None and cluster.type == "local":
-        cores = cluster.workers
-    return {
-        "walltime": queue.walltime,
-        "cores": cores,
-        "job_cores": queue.job_cores,
-        "memory": queue.memory,
-        "tmpdir": queue.tmpdir,
-        "partition": queue.partition,
-        "project": queue.project,
-        "memory_per_core_property_name": cluster.memory_per_core_property_name,
-        "job_script_prologue": queue.job_script_prologue,
-        "processes": queue.processes,
-        "unknown-task-duration": queue.unknown_task_duration,
-        "target-duration": queue.target_duration,
-        "lifetime-stagger": queue.lifetime_stagger,
-        "lifetime": queue.lifetime,
-        "dask-resources": queue.dask_resources,
-        "interactive": queue.interactive,
-        "maximum_jobs": queue.maximum_jobs,
-        "extra_dask_config": queue.extra_dask_config,
-    }
+def _scheduler(cluster: Cluster) -> Scheduler:
+    return scheduler_for(cluster.name, cluster.type)
 
 
 def _dask_added(cluster: Cluster, frontend: Frontend, queue: Queue) -> dict[str, Any]:
     spec = frontend.daskserver
     assert spec is not None
-    added: dict[str, Any] = {"cluster_string": _cluster_string(cluster)}
+    added: dict[str, Any] = {"cluster_string": _scheduler(cluster).cluster_string}
     added.update(_host_fields(cluster, frontend))
     added.update(network_interface=spec.network_interface, conda=queue.conda,
                  port_start=spec.port_start, port_end=spec.port_end)
@@ -299,50 +253,29 @@ def _dask_added(cluster: Cluster, frontend: Frontend, queue: Queue) -> dict[str,
 def daskserver_launch(
     cluster: Cluster, scope: Scope, *, is_local_cluster: bool, queue_name: str | None,
     node: str | None, record: bool, frontend_name: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The Seamless daskserver; *overrides* (queue field -> value) beat the queue's own values."""
     frontend = _frontend(cluster, "daskserver", frontend_name)
-    _cluster_string(cluster)
+    scheduler = _scheduler(cluster)
     queue = _queue(cluster, queue_name)
     added = _dask_added(cluster, frontend, queue)
-    params = _dask_common(cluster, queue)
-    params["exclusive"] = queue.exclusive
-    params["worker_threads"] = queue.worker_threads
-    directives = list(queue.job_extra_directives or [])
-    _node_directives(cluster, node, directives)
-    if queue.exclusive:
-        if queue.cores is not None:
-            params["job_cores"] = queue.cores
-        elif cluster.type == "slurm":
-            if "--exclusive" not in directives:
-                directives.append("--exclusive")
-        elif cluster.type == "oar":
-            params["resource_spec"] = "/nodes=1"
-    params["job_extra_directives"] = directives or None
-    params["record"] = record
-    added["file_parameters"] = {k: v for k, v in params.items() if v is not None}
+    added["file_parameters"] = scheduler.file_parameters(cluster, queue, node=node, pure=False, record=record,
+                                                         overrides=overrides)
     return _assemble("daskserver", added, _injected(scope, "rw"), is_local_cluster=is_local_cluster,
                      meta=_meta("daskserver", scope, None, queue.name))
 
 
 def pure_daskserver_launch(
     cluster: Cluster, *, is_local_cluster: bool, queue_name: str | None, node: str | None,
-    frontend_name: str | None = None,
+    frontend_name: str | None = None, overrides: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The pure daskserver (``persistent: false``): one per cluster and queue, no Seamless storage."""
     frontend = _frontend(cluster, "daskserver", frontend_name)
-    _cluster_string(cluster)
+    scheduler = _scheduler(cluster)
     queue = _queue(cluster, queue_name)
     added = _dask_added(cluster, frontend, queue)
-    params = _dask_common(cluster, queue)
-    directives = list(queue.job_extra_directives or [])
-    _node_directives(cluster, node, directives)
-    if queue.exclusive and queue.cores is None and cluster.type == "oar":
-        params["resource_spec"] = "/nodes=1"
-    params["job_extra_directives"] = directives or None
-    params["worker_threads"] = 2 if queue.worker_threads is None else queue.worker_threads
-    if params["maximum_jobs"] is None and cluster.type == "local":
-        params["maximum_jobs"] = cluster.workers
-    params["pure_dask"] = True
-    added["file_parameters"] = {k: v for k, v in params.items() if v is not None}
+    added["file_parameters"] = scheduler.file_parameters(cluster, queue, node=node, pure=True, overrides=overrides)
     meta = LaunchMeta(service="pure_daskserver", cluster=cluster.name, mode=None, project=None,
                       subproject=None, stage=None, substage=None, queue=queue.name)
     return _assemble("pure_daskserver", added, {"CLUSTER": cluster.name, "QUEUE": queue.name},
