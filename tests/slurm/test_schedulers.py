@@ -17,6 +17,9 @@ def cluster(type_: str, **kwargs: Any) -> Cluster:
 
 
 def test_one_scheduler_per_type() -> None:
+    from seamless_config.core.model import CLUSTER_TYPES
+
+    assert set(SCHEDULERS) == set(CLUSTER_TYPES)
     assert {t: s.cluster_string for t, s in SCHEDULERS.items()} == {
         "local": "distributed::LocalCluster",
         "slurm": "dask_jobqueue::SLURMCluster",
