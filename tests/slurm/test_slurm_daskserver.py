@@ -31,12 +31,13 @@ def mib_ceil(megabytes: int) -> str:
 
 
 def wait_for_new_job(slurm: Slurm, before: set[str], proj: OrchProject) -> str:
+    """The first job this project's daskserver submitted (its job logs live under the project's HOME)."""
     deadline = time.monotonic() + JOB_WAIT
     while time.monotonic() < deadline:
-        new = slurm.job_ids() - before
-        if new:
-            assert len(new) == 1, new
-            return new.pop()
+        ours = sorted((j for j in slurm.job_ids() - before
+                       if job_record(slurm, j).get("StdOut", "").startswith(str(proj.home))), key=int)
+        if ours:
+            return ours[0]
         time.sleep(0.2)
     raise AssertionError(f"no job was submitted within {JOB_WAIT:g}s\n{diagnostics(proj)}")
 
