@@ -23,7 +23,17 @@ for _path in (str(HERE.parent / "slurm"), str(HERE.parent)):
 
 from dask_helpers import make_dask_project  # noqa: E402
 from orch_helpers import OrchProject, teardown_project  # noqa: E402
+from slurm_cluster import Slurm, slurm  # noqa: E402,F401  (session fixture)
 from sshd import SSHD, sshd  # noqa: E402,F401  (session fixture)
+
+
+def _remote_environment(server: SSHD, **variables: str) -> None:
+    """Like ``SSHD.set_remote_home``, with more variables for the sshd sessions (authorized_keys options)."""
+    options = ",".join(f'environment="{name}={value}"' for name, value in variables.items())
+    tmp = server.authorized_keys.with_suffix(".tmp")
+    tmp.write_text(f"{options} {server.public_key}\n")
+    tmp.chmod(0o600)
+    tmp.replace(server.authorized_keys)
 
 
 @pytest.fixture
@@ -45,3 +55,26 @@ def ssh_dask_project_factory(tmp_path: Path, sshd: SSHD) -> Iterator[Callable[..
         for proj in made:
             survivors += teardown_project(proj)
         assert not survivors, f"processes still alive after SIGKILL: {survivors}"
+
+
+@pytest.fixture
+def ssh_slurm_project(tmp_path: Path, sshd: SSHD, slurm: Slurm) -> Iterator[OrchProject]:  # noqa: F811
+    """A ``type: slurm`` cluster whose login node is reached over SSH: the wrapper runs there and submits
+    with ``sbatch`` (the sessions get SLURM_CONF); its ports come back through tunnels."""
+    jobs_before = slurm.job_ids()
+    proj = make_dask_project(tmp_path / "sl", cluster_type="slurm", ssh=sshd, queues=_SLURM_QUEUES,
+                             default_queue="q", env=slurm.env)
+    assert proj.remote_home is not None
+    _remote_environment(sshd, HOME=str(proj.remote_home), SLURM_CONF=slurm.conf)
+    try:
+        yield proj
+    finally:
+        sshd.set_remote_home(None)
+        survivors = teardown_project(proj)
+        slurm.cancel(slurm.job_ids() - jobs_before)
+        assert not survivors, f"processes still alive after SIGKILL: {survivors}"
+
+
+# interactive: one worker job from the start (no wait for seamless-dask's 30 s adaptive tick)
+_SLURM_QUEUES = {"q": {"conda": "", "walltime": "00:20:00", "cores": 1, "memory": "1000MB", "maximum_jobs": 1,
+                       "interactive": True}}

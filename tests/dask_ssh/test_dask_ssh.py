@@ -88,3 +88,30 @@ def test_daskserver_on_ssh_frontend_through_tunnels(ssh_dask_project_factory: An
         "cache_hit_script_s": round(run2.seconds, 2),
         "cache_hit_run_s": out2["run_seconds"],
     })
+
+
+def test_daskserver_on_ssh_login_node_submits_to_slurm(ssh_slurm_project: Any) -> None:
+    """The HPC path: login node over SSH, the daskserver there submits its workers to SLURM."""
+    proj = ssh_slurm_project
+    marker = proj.root / "executions.txt"
+    start = time.monotonic()
+    cold = proj.init("--json")
+    assert cold.returncode == 0, cold.describe() + "\n" + diagnostics(proj)
+    key, state = proj.state_for("daskserver")
+    record = proj.client_records()[key]
+    assert record["tunneled-port"] == state["port"] and "tunneled-dashboard_port" in record, record
+    run1 = proj.run_script("add.py", SCRIPT, str(marker), str(RUN_TIMEOUT - 10), timeout=RUN_TIMEOUT)
+    first_result = time.monotonic() - start
+    assert run1.returncode == 0, run1.describe() + "\n" + diagnostics(proj)
+    out1 = run1.tagged("DASK-RESULT")
+    assert out1["result"] == 42
+    done = executions(marker)
+    assert len(done) == 1 and done[0][1] != "-", f"not run in a SLURM job: {done}"
+    tf = out1["tf_checksum"]
+    assert db_rows(proj.database_dir / proj.project / "seamless.db", tf) == [(tf, out1["result_checksum"])]
+    report_line("daskserver on SSH login node + SLURM (interactive queue)", {
+        "seamless_init_cold_s": round(cold.seconds, 2),
+        "first_script_s": round(run1.seconds, 2),
+        "init_start_to_first_result_s": round(first_result, 2),
+        "first_run_s": out1["run_seconds"],
+    })
