@@ -156,7 +156,8 @@ class Scheduler:
             cores = first_set(overrides.get("cores"), queue.cores)  # the queue's own, not a default
             if cores is not None:
                 if not pure:
-                    params["job_cores"] = cores  # that many cores per task, no more
+                    # as 0.3.2; seamless-dask 0.4 refuses job_cores with exclusive (docs/clusters.md#oar)
+                    params["job_cores"] = cores
             else:
                 if self.whole_node_directive is not None and (not pure or self.pure_whole_node_directive):
                     if self.whole_node_directive not in directives:
