@@ -217,6 +217,34 @@ Host {ALIAS} {CM_ALIAS}
     return sshd
 
 
+def variant_config(sshd: SSHD, path: Path, **replace: str) -> Path:
+    """A copy of the client config with some settings replaced (``Port="1"``, ``IdentityFile=...``)."""
+    lines = []
+    for line in sshd.config_path.read_text().splitlines():
+        key = line.strip().split(" ", 1)[0]
+        if key in replace:
+            line = f"    {key} {replace[key]}"
+        lines.append(line)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def stop_masters(sshd: SSHD) -> None:
+    """End the OpenSSH control masters on the ``cm_alias`` sockets (``ssh -O exit``)."""
+    for socket_path in sshd.root.glob("cm-*"):
+        subprocess.run(
+            ["/usr/bin/ssh", "-F", str(sshd.config_path), "-o", f"ControlPath={socket_path}",
+             "-O", "exit", sshd.cm_alias],
+            capture_output=True, timeout=20, check=False,
+        )
+
+
+def accepted_connections(sshd: SSHD) -> int:
+    """How many TCP connections the sshd has accepted so far (its VERBOSE log)."""
+    text = sshd.log_path.read_text(errors="replace")
+    return sum(1 for line in text.splitlines() if "Connection from" in line)
+
+
 def stop_sshd(sshd: SSHD) -> None:
     """Stop sshd by PID (its sessions end with it)."""
     if sshd.process.poll() is None:

@@ -87,3 +87,35 @@ class ServiceError(OrchestrationError):
 
 class ConnectionFailedError(ServiceError):
     """An SSH connection to a frontend could not be opened."""
+
+
+# --- SSH: why a connection to a frontend could not be opened (raised by remote/pool.py) ---
+
+
+class SSHError(ConnectionFailedError):
+    """An SSH connection failed; ``hint`` says what to do. Raised once per host and operation."""
+
+    def __init__(self, message: str, *, host: str, hint: str, detail: str | None = None) -> None:
+        self.hint = hint
+        self.detail = detail  # the client's own words (ssh's stderr or asyncssh's message)
+        super().__init__(f"{message}\n  {hint}", host=host, reason=message)
+
+
+class HostKeyChangedError(SSHError):
+    """The host presented a key other than the one in known_hosts: refused; ``known_hosts`` is ``file:line``."""
+
+    def __init__(self, message: str, *, host: str, hint: str, known_hosts: str | None, detail: str | None = None) -> None:
+        self.known_hosts = known_hosts
+        super().__init__(message, host=host, hint=hint, detail=detail)
+
+
+class AuthenticationRefusedError(SSHError):
+    """The host refused every identity offered; ``identities`` lists them."""
+
+    def __init__(self, message: str, *, host: str, hint: str, identities: tuple[str, ...], detail: str | None = None) -> None:
+        self.identities = identities
+        super().__init__(message, host=host, hint=hint, detail=detail)
+
+
+class HostUnreachableError(SSHError):
+    """No SSH server answered (refused, timed out, unknown name) within the connect timeout."""

@@ -21,7 +21,7 @@ for _path in (str(SRC), str(TESTS)):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from sshd import SSHD, sshd  # noqa: F401  (session fixture)
+from sshd import SSHD, sshd, stop_masters  # noqa: F401  (session fixture)
 
 from seamless_config.remote import ConnectionPool, close_tunnels
 from seamless_config.remote.processes import pid_alive
@@ -223,4 +223,5 @@ def ssh_env(
     try:
         yield local_env
     finally:
+        stop_masters(sshd)
         sshd.set_remote_home(None)

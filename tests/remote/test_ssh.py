@@ -142,17 +142,30 @@ async def test_dead_service_behind_live_tunnel(ssh_env: RemoteEnv) -> None:
     assert len(find_tunnel_pids(second["port"])) == 1
 
 
-async def test_user_controlmaster_is_not_used(ssh_env: RemoteEnv) -> None:
+async def test_user_controlmaster_carries_everything(ssh_env: RemoteEnv) -> None:
+    """ControlMaster auto + ControlPath + ControlPersist in the user's config: one connection for all."""
+    from sshd import accepted_connections
+
     assert ssh_env.sshd is not None
     conf = ssh_env.conf(ssh=True, tunnel=True, alias=ssh_env.sshd.cm_alias)
-    with anyio.fail_after(30):
+    key = ssh_env.key(conf)
+    before = accepted_connections(ssh_env.sshd)
+    with anyio.fail_after(60):
         first = await ssh_env.run_process("ours", conf)
     assert first["returncode"] == 0, first
     assert first["outcome"] == "launched"
-    # No master was started (our tunnel ran with ControlMaster=no, ControlPath=none).
-    assert list(ssh_env.sshd.root.glob("cm-*")) == []
+    # The user's socket holds the master, and the tunnel is a forward on it.
+    sockets = list(ssh_env.sshd.root.glob("cm-*"))
+    assert len(sockets) == 1, sockets
+    pids = find_tunnel_pids(first["result"]["port"])
+    assert len(pids) == 1 and pid_alive(pids[0])
     second = await ssh_env.run_process("ours", conf)
     assert second["outcome"] == "reused-local" and second["result"] == first["result"]
+    # A later process that needs the host rides the same master.
+    (ssh_env.launcher_dir / "client" / f"{key}.json").unlink()
+    third = await ssh_env.run_process("ours", conf)
+    assert third["returncode"] == 0 and third["outcome"] == "reused-remote", third
+    assert accepted_connections(ssh_env.sshd) - before == 1, "one SSH connection for everything"
 
 
 async def test_failing_service_over_ssh(ssh_env: RemoteEnv) -> None:

@@ -1,5 +1,10 @@
 """Run commands on a host: this machine (``LocalHost``) or an SSH frontend (``SSHHost``).
 
+``SSHHost`` is the seam between bring-up and the SSH transports: commands,
+line streams and tunnels. Two implement it: ``AsyncSSHHost`` (one asyncssh
+connection of this process) and ``openssh.OpenSSHHost`` (sessions and
+forwards on an OpenSSH ControlMaster that outlives the process).
+
 Commands are argv lists. On an SSH host the remote shell is unavoidable, so
 the argv is quoted with :func:`shlex.join` and prefixed with a fixed ``PATH``
 extension (conda installs in the user's home), never with config values.
@@ -210,7 +215,23 @@ class _SSHLineStream:
         self._process.stdin.write_eof()
 
 
-class SSHHost:
+class SSHHost(Host, Protocol):
+    """An SSH frontend, whatever the transport."""
+
+    alias: str
+
+    def is_closed(self) -> bool:
+        """The connection (or master) is gone: the pool opens a new one."""
+        ...
+
+    async def forward(self, remote_host: str, remote_port: int, *, within: float) -> int | None:
+        """Tunnel ``127.0.0.1:<port> -> remote_host:remote_port`` on this connection, so that it
+        outlives the process; the local port, or None if this transport cannot (the caller then
+        starts a detached ``ssh -N -L``)."""
+        ...
+
+
+class AsyncSSHHost:
     """An SSH frontend reached over one shared asyncssh connection.
 
     ``channels`` bounds the concurrent short commands on the connection and
@@ -284,6 +305,12 @@ class SSHHost:
 
     def stream(self, argv: Sequence[str]) -> AbstractAsyncContextManager[LineStream]:
         return self._stream(argv)
+
+    def is_closed(self) -> bool:
+        return bool(self.connection.is_closed())
+
+    async def forward(self, remote_host: str, remote_port: int, *, within: float) -> int | None:
+        return None  # an asyncssh listener would die with this process
 
 
 def passwd_home() -> Path:

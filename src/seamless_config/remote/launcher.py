@@ -6,6 +6,8 @@ connection per host instead of one ``ssh`` subprocess per step, state watched
 every few tens of ms instead of every 1-2 s, a per-key lock so concurrent
 launchers start a service once, and tunnels that ignore the user's
 ControlMaster and are cleaned up when the service behind them died.
+With the OpenSSH transport the tunnels are forwards on the frontend's one
+master connection (the user's ControlMaster if they have one).
 """
 
 from __future__ import annotations
@@ -410,6 +412,10 @@ class _Run:
         cfg = self.cfg
         assert cfg.hostname is not None and cfg.ssh_hostname is not None
         try:
+            host = await self.pool.host(cfg.ssh_hostname)
+            local_port = await host.forward(cfg.hostname, remote_port, within=self.remaining(30.0))
+            if local_port is not None:  # on the frontend's one (OpenSSH master) connection
+                return local_port
             tunnel = await open_tunnel(
                 cfg.ssh_hostname,
                 cfg.hostname,

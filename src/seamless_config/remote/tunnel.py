@@ -1,4 +1,5 @@
-"""SSH tunnels that outlive this process: detached ``ssh -N -L`` subprocesses.
+"""SSH tunnels that outlive this process: forwards on an OpenSSH master (see
+:mod:`.openssh`), or with the asyncssh transport detached ``ssh -N -L`` subprocesses.
 
 A tunnel is recorded only in the client file (``hostname: localhost``,
 ``port: <local port>``, ``tunneled-*``), exactly like the reference, so that a
@@ -228,7 +229,15 @@ def _find_tunnel_processes(local_port: int) -> list[tuple[int, str]]:
 
 
 def find_tunnel_pids(local_port: int) -> list[int]:
-    """PIDs of tunnel processes (ours or the reference's) serving ``local_port``."""
+    """PIDs of tunnel processes (ours or the reference's) serving ``local_port``.
+
+    For a forward on an OpenSSH master, the master's PID (shared by the frontend's tunnels).
+    """
+    from .openssh import Forward
+
+    forward = Forward.load(local_port)
+    if forward is not None and forward.master_pid is not None and pid_alive(forward.master_pid):
+        return [forward.master_pid]
     return [pid for pid, _ in _find_tunnel_processes(local_port)]
 
 
@@ -236,8 +245,15 @@ async def close_tunnels(
     local_ports: Sequence[int], *, within: float = 5.0
 ) -> list[int]:
     """Terminate the tunnel processes of ``local_ports``; returns the PIDs signalled."""
+    from .openssh import Forward, cancel_forward
+
     found: list[tuple[int, str]] = []
     for port in local_ports:
+        forward = Forward.load(port)
+        if forward is not None:  # a forward on an OpenSSH master: cancel it, keep the master
+            with anyio.move_on_after(within + 10):
+                await cancel_forward(forward)
+            continue
         found.extend(await anyio.to_thread.run_sync(_find_tunnel_processes, port))
     pids = [pid for pid, _ in found]
     for pid, kind in found:
