@@ -13,7 +13,7 @@ an asyncssh connection dies with the process. A master does neither:
   when it is idle.
 - Commands are sessions on it (``ssh -o ControlMaster=no -S PATH HOST -- CMD``);
   tunnels are added to it (``ssh -O forward -L 127.0.0.1:LOCAL:HOST:PORT``) and
-  recorded in ``~/.seamless/ssh-forwards/<local port>.json`` so that any later
+  recorded in ``<that directory>/forwards/<local port>.json`` so that any later
   process can find and cancel them.
 - A master seamless started ends when the last tunnel recorded on it is
   cancelled, or, if it carries none, when the pool that started it closes. A
@@ -255,7 +255,8 @@ def own_control_path(alias: str, ssh_args: Sequence[str]) -> str:
 
 
 def forwards_dir() -> Path:
-    return Path.home() / ".seamless" / "ssh-forwards"
+    """Where forwards are recorded, by local port (ports are per machine, not per HOME)."""
+    return runtime_dir() / "forwards"
 
 
 @dataclass(frozen=True)
