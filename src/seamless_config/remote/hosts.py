@@ -69,6 +69,10 @@ class LineStream(Protocol):
         """Close the command's stdin (our protocol for "you may exit now")."""
         ...
 
+    async def send(self, text: str) -> None:
+        """Write ``text`` to the command's stdin."""
+        ...
+
 
 class Host(Protocol):
     """Somewhere commands run."""
@@ -146,6 +150,10 @@ class _LocalLineStream:
         if self._process.stdin is not None:
             await self._process.stdin.aclose()
 
+    async def send(self, text: str) -> None:
+        if self._process.stdin is not None:
+            await self._process.stdin.send(text.encode())
+
 
 class LocalHost:
     """This machine; commands are subprocesses (no shell)."""
@@ -213,6 +221,10 @@ class _SSHLineStream:
 
     async def close_input(self) -> None:
         self._process.stdin.write_eof()
+
+    async def send(self, text: str) -> None:
+        self._process.stdin.write(text)
+        await self._process.stdin.drain()
 
 
 class SSHHost(Host, Protocol):

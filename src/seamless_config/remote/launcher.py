@@ -12,6 +12,8 @@ master connection (the user's ControlMaster if they have one).
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -21,7 +23,9 @@ from ..errors import ConnectionFailedError, ServiceError
 from .client_file import ClientFile
 from .health import HealthChecker, probe
 from .hosts import CommandTimeout
-from .launch_config import LaunchConfig
+from .host_scripts import ENSURE_SCRIPT
+from .launch_config import DEFAULT_SERVER_DIR, LaunchConfig
+from .local_launch import LaunchRequest
 from .pool import ConnectionPool
 from .server_side import LateParameters, LocalServerSide, ServerSide, SSHServerSide, WaitOutcome
 from .tunnel import TunnelError, close_tunnels, open_tunnel
@@ -33,6 +37,8 @@ CLIENT_CHECK_TIMEOUT = 5.0  # one handshake against a recorded connection
 REUSE_CHECK_WITHIN = 10.0  # a "running" service must answer within this
 READY_WITHIN = 30.0  # after "running" is written, the port must answer within this
 LOCK_TIMEOUT_CAP = 120.0
+ONE_CALL_ENV = "SEAMLESS_SSH_ONE_CALL"  # "0": the step-by-step protocol (lock, inspect, launch, watch)
+REMOTE_POLL_INTERVAL = 0.03
 
 
 def _port_parameters(data: Mapping[str, Any]) -> dict[str, int]:
@@ -204,6 +210,10 @@ class _Run:
         """Find or launch the service; returns its running state and the outcome."""
         assert self.server is not None
         server, key = self.server, self.cfg.key
+        if isinstance(server, SSHServerSide) and not self.cfg.conda_env and os.environ.get(ONE_CALL_ENV) != "0":
+            found = await self.ensure_remote_one_call(server)
+            if found is not None:
+                return found
         launched = False
         for _attempt in range(3):
             async with server.lock(
@@ -254,6 +264,81 @@ class _Run:
             # Someone else's launch failed: clean up and launch it ourselves.
             if outcome.event == "timeout":
                 raise await self.failure(reason, outcome.data or data)
+            await server.remove_state(key)
+            self.phase("stale_cleanup", "remove")
+        raise self.error("the service state kept changing; giving up")
+
+    async def ensure_remote_one_call(self, server: SSHServerSide) -> tuple[dict[str, Any], str] | None:
+        """``ensure_remote`` as one remote call per attempt (host_scripts.ENSURE_SCRIPT).
+
+        None if the host cannot run it (no python3): the caller takes the step-by-step path.
+        """
+        cfg, key = self.cfg, self.cfg.key
+        request = LaunchRequest.from_argv(cfg.launch_argv(DEFAULT_SERVER_DIR))
+        if request is None or request.conda_env:
+            return None
+        for _attempt in range(3):
+            spec: dict[str, Any] = {
+                "key": key,
+                "lock_timeout": round(self.remaining(LOCK_TIMEOUT_CAP), 3),
+                "within": round(self.remaining(), 3),
+                "interval": REMOTE_POLL_INTERVAL,
+                "late": self.late_parameters is not None,
+                "request": {
+                    "workdir": request.workdir,
+                    "service_argv": list(request.service_argv),
+                    "network_interface": request.network_interface,
+                    "parameters": request.parameters,
+                    "meta": request.meta,
+                },
+            }
+            self.phase("remote_check", "one-call")
+            message: dict[str, Any] | None
+            async with server.host.stream(["python3", "-c", ENSURE_SCRIPT, json.dumps(spec)]) as stream:
+                with anyio.fail_after(self.remaining() + 10):
+                    message = _message(await stream.readline())
+                    if message is None:
+                        return None  # no python3 there: the helpers alone
+                    if message.get("event") == "spawned":
+                        # The job backend imports while the storage services come up.
+                        self.phase("launch", "started")
+                        assert self.late_parameters is not None
+                        parameters = await self.late_parameters()
+                        await stream.send(json.dumps(parameters) + "\n")
+                        message = _message(await stream.readline())
+                        if message is None:
+                            raise self.error("the launch script on the host ended unexpectedly")
+            server_dir = message.get("server_dir")
+            if isinstance(server_dir, str):
+                server.remember_server_dir(server_dir)
+            event = message.get("event")
+            data = message.get("data") if isinstance(message.get("data"), dict) else None
+            launched = bool(message.get("launched"))
+            if event == "found" and data is not None:
+                self.phase("remote_check", "found:running")
+                if await self.validate_running(data):
+                    return data, "reused-remote"
+                continue
+            if event == "lock-timeout":
+                raise self.error(f"the launch lock for {key} was not acquired in time")
+            if event == "launch-failed":
+                raise self.error(f"cannot start the service: {message.get('error')}")
+            if event == "abandoned":
+                raise self.error("the launch was abandoned (its parameters never came)")
+            if launched:
+                self.phase("launch", "started")
+            self.phase("wait_for_start", "waiting")
+            outcome = WaitOutcome(event if event in ("state", "dead", "timeout") else "state", data)
+            if outcome.status == "running" and outcome.data is not None:
+                if await self.validate_running(outcome.data, after_start=True):
+                    return outcome.data, "launched" if launched else "reused-remote"
+            reason = self.start_failure_reason(outcome)
+            if launched:
+                exc = await self.failure(reason, outcome.data)
+                await server.remove_state(key)
+                raise exc
+            if outcome.event == "timeout":
+                raise await self.failure(reason, outcome.data)
             await server.remove_state(key)
             self.phase("stale_cleanup", "remove")
         raise self.error("the service state kept changing; giving up")
@@ -427,6 +512,14 @@ class _Run:
         except TunnelError as exc:
             raise self.error(str(exc)) from None
         return tunnel.local_port
+
+
+def _message(line: str) -> dict[str, Any] | None:
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return None
+    return message if isinstance(message, dict) and "event" in message else None
 
 
 async def ensure_service(

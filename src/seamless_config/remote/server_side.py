@@ -474,3 +474,7 @@ class SSHServerSide(ServerSide):
 
     def command_server_dir(self) -> str:
         return self._server_dir or DEFAULT_SERVER_DIR
+
+    def remember_server_dir(self, server_dir: str) -> None:
+        """The server dir as a host script reported it (the lock script's side effect, explicitly)."""
+        self._server_dir = server_dir
