@@ -125,11 +125,11 @@ def run(stage_arg: Optional[str], *, as_json: bool, timeout: float, quiet: bool)
 def _all_reusable(plan: Any) -> Any:
     """A report if every service of *plan* is recorded and answering right now, else None."""
     from ..orchestrator.report import Report, ServiceOutcome
-    from ..remote.quick import reusable
+    from ..remote.quick import reusable_all
 
     outcomes = []
-    for step in plan.steps:
-        found = reusable(step.build({}))  # dependencies only matter for a launch
+    checks = reusable_all([step.build({}) for step in plan.steps])  # dependencies only matter for a launch
+    for step, found in zip(plan.steps, checks):
         if found is None:
             return None
         connection, seconds = found

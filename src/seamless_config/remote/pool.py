@@ -37,9 +37,10 @@ from .hosts import AsyncSSHHost, LocalHost, SSHHost, passwd_home
 
 logger = logging.getLogger("seamless_config.remote.pool")
 
-# sshd's default MaxSessions is 10: stay below it.
-DEFAULT_MAX_CHANNELS = 6
-DEFAULT_MAX_LONG_CHANNELS = 2
+# sshd's default MaxSessions is 10: stay below it. Long channels: one per service being
+# brought up (the one-call launch script holds its session until the service runs).
+DEFAULT_MAX_CHANNELS = 4
+DEFAULT_MAX_LONG_CHANNELS = 4
 FAILURE_STANDS_FOR = 10.0  # seconds a connection failure is reused for the same host
 TRANSPORT_ENV = "SEAMLESS_SSH_TRANSPORT"
 

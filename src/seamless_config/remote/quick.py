@@ -68,3 +68,23 @@ def reusable(conf: Mapping[str, Any]) -> tuple[dict[str, Any], float] | None:
         if not isinstance(host, str) or not probe_sync(url):
             return None
     return record, time.monotonic() - start
+
+
+def reusable_all(confs: list[Mapping[str, Any]]) -> list[tuple[dict[str, Any], float] | None]:
+    """:func:`reusable` for every conf at once (threads): over a tunnel each check costs round
+    trips, so checking the services of a frontend one after the other would add them up."""
+    if len(confs) <= 1:
+        return [reusable(conf) for conf in confs]
+    import threading
+
+    results: list[tuple[dict[str, Any], float] | None] = [None] * len(confs)
+
+    def check(index: int) -> None:
+        results[index] = reusable(confs[index])
+
+    threads = [threading.Thread(target=check, args=(i,), daemon=True) for i in range(len(confs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10.0)  # each probe is bounded by its own socket timeout
+    return results
