@@ -148,8 +148,9 @@ class LatencySSH:
         self.sshd.set_remote_home(home)
 
     def sshd_connections(self) -> int:
-        text = self.sshd.log_path.read_text(errors="replace")
-        return sum(1 for line in text.splitlines() if "Connection from" in line)
+        from sshd import accepted_connections  # type: ignore[import-not-found]
+
+        return int(accepted_connections(self.sshd))
 
 
 def make_latency_client(work: Path, sshd: Any, relay: DelayRelay, *, control_master: bool) -> LatencySSH:

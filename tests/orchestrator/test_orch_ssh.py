@@ -118,3 +118,74 @@ def test_concurrent_cold_inits_over_ssh_launch_once_and_share_tunnels(ssh_projec
     assert len(tunnel_pids) == 3 and len(set(tunnel_pids)) == 1, tunnel_pids  # one master for all
     assert proj.ssh_tunnel_pids() == [], proj.ssh_tunnel_pids()
     print(f"\n3 concurrent cold seamless-init over SSH: {max(r.seconds for r in runs):.2f}s wall")
+
+
+# A user script: ainit() then one transformation, through the tunnels.
+TRANSFORMATION = """
+import asyncio, faulthandler, json, os, sys
+
+faulthandler.dump_traceback_later(90, exit=True)
+import seamless
+import seamless.config
+from seamless.transformer import delayed
+
+
+@delayed
+def add(a, b):
+    return a + b
+
+
+async def main():
+    await seamless.config.ainit()
+    tf = add(19, 23)
+    return {"result": await tf.task(), "tf_checksum": tf.transformation_checksum.hex()}
+
+
+payload = asyncio.run(main())
+print("ORCH-RESULT", json.dumps(payload), flush=True)
+seamless.close()
+"""
+
+
+@pytest.fixture
+def cm_project(project_factory, sshd):  # type: ignore[no-untyped-def]  # noqa: F811
+    """An SSH project whose alias has ControlMaster auto + ControlPath + ControlPersist (a 2FA user's setup)."""
+    from sshd import stop_masters
+
+    proj = project_factory(ssh=sshd)
+    proj.ssh_alias = sshd.cm_alias
+    proj.write_config()
+    sshd.set_remote_home(proj.remote_home)
+    try:
+        yield proj
+    finally:
+        sshd.set_remote_home(None)
+        stop_masters(sshd)
+
+
+def test_user_controlmaster_one_connection_for_everything(cm_project: OrchProject, sshd) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from sshd import accepted_connections
+    from upstream_races import skip_if_abandoned_upload
+
+    proj = cm_project
+    before = accepted_connections(sshd)
+    cold = proj.init("--json")
+    assert cold.returncode == 0, cold.describe()
+    assert cold.json["ssh_connections_opened"] == 1
+    sockets = list(sshd.root.glob("cm-*"))
+    assert len(sockets) == 1, "the master sits on the user's ControlPath"
+    records = proj.client_records()
+    masters = {pid for record in records.values() for pid in find_tunnel_pids(record["port"])}
+    assert len(records) == 3 and len(masters) == 1 and all(pid_alive(p) for p in masters), (records, masters)
+    assert proj.ssh_tunnel_pids() == [], "no `ssh -L` process: the tunnels are forwards on the master"
+
+    run = proj.run_script("add_over_cm.py", TRANSFORMATION)
+    skip_if_abandoned_upload(run.returncode, proj.server_home / ".remote-http-launcher" / "server")
+    assert run.returncode == 0, run.describe()
+    assert run.tagged("ORCH-RESULT")["result"] == 42
+
+    warm = proj.init("--json")
+    assert warm.returncode == 0, warm.describe()
+    assert warm.json["ssh_connections_opened"] == 0
+    assert all(entry["reused"] for entry in warm.json["services"]), warm.json
+    assert accepted_connections(sshd) - before == 1, "the sshd accepted exactly one connection for all of it"
