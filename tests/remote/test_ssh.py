@@ -11,7 +11,7 @@ import pytest
 from remote_helpers import RemoteEnv
 
 from seamless_config.errors import ConnectionFailedError, ServiceError
-from seamless_config.remote import ConnectionPool, ensure_service, find_tunnel_pids
+from seamless_config.remote import ConnectionPool, close_tunnels, ensure_service, find_tunnel_pids
 from seamless_config.remote.processes import pid_alive
 
 pytestmark = [pytest.mark.slow, pytest.mark.ssh]
@@ -209,3 +209,26 @@ async def test_unknown_host_fails_cleanly(ssh_env: RemoteEnv) -> None:
         with pytest.raises(ConnectionFailedError) as info:
             await ensure_service(conf, pool=pool, timeout=20)
     assert info.value.host == "no-such-alias.invalid"
+
+
+async def test_dead_master_tunnel_is_detected_and_replaced(ssh_env: RemoteEnv) -> None:
+    """The master carrying a tunnel is killed: the next process reconnects and tunnels anew."""
+    conf = ssh_env.conf(ssh=True, tunnel=True)
+    first = await ssh_env.run_process("ours", conf)
+    assert first["returncode"] == 0 and first["outcome"] == "launched", first
+    [master] = find_tunnel_pids(first["result"]["port"])
+    os.kill(master, signal.SIGKILL)
+    with anyio.fail_after(10):
+        while pid_alive(master):
+            await anyio.sleep(0.02)
+    second = await ssh_env.run_process("ours", conf)
+    assert second["returncode"] == 0 and second["outcome"] == "reused-remote", second
+    assert second["connections"] == 1, "a new master (the stale socket removed)"
+    assert second["result"]["tunneled-port"] == first["result"]["tunneled-port"]
+    [new_master] = find_tunnel_pids(second["result"]["port"])
+    assert new_master != master and pid_alive(new_master)
+    # Closing the last tunnel on it (the services were stopped) ends the master.
+    await close_tunnels([second["result"]["port"]])
+    with anyio.fail_after(10):
+        while pid_alive(new_master):
+            await anyio.sleep(0.02)

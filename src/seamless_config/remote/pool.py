@@ -165,6 +165,11 @@ class ConnectionPool:
             pid = await openssh.master_pid(self.ssh_command, args, control_path, alias)
             started = pid is None
             if pid is None:
+                # A socket without a master (one killed -9, a reboot) would make the new one run
+                # unmultiplexed ("ControlSocket already exists").
+                if os.path.exists(control_path):
+                    logger.info("removing the stale SSH control socket %s", control_path)
+                    os.unlink(control_path)
                 pid = await openssh.start_master(
                     alias, settings, control_path, ssh_command=self.ssh_command, ssh_args=args,
                     connect_timeout=self._connect_timeout,
