@@ -697,7 +697,15 @@ def start_ssh(work: Path, tools: Tools) -> Any:
 def ssh_invocations(dirs: RunDirs, until: float) -> list[str]:
     path = dirs.root / "ssh-invocations.log"
     lines = path.read_text().splitlines() if path.exists() else []
-    return [line for line in lines if float(line.split(" ", 1)[0]) <= until]
+    found = []
+    for line in lines:  # a multi-line remote command continues on lines without a timestamp
+        try:
+            stamp = float(line.split(" ", 1)[0])
+        except ValueError:
+            continue
+        if stamp <= until:
+            found.append(line)
+    return found
 
 
 # --------------------------------------------------------------------------- the benchmark

@@ -232,3 +232,16 @@ async def test_dead_master_tunnel_is_detected_and_replaced(ssh_env: RemoteEnv) -
     with anyio.fail_after(10):
         while pid_alive(new_master):
             await anyio.sleep(0.02)
+
+
+async def test_asyncssh_transport_still_works(ssh_env: RemoteEnv) -> None:
+    """SEAMLESS_SSH_TRANSPORT=asyncssh: one in-process connection, tunnels as `ssh -N -L` processes."""
+    assert ssh_env.sshd is not None
+    conf = ssh_env.conf(ssh=True, tunnel=True)
+    async with ConnectionPool(ssh_config=ssh_env.sshd.config_path, transport="asyncssh") as pool:
+        assert pool.transport == "asyncssh"
+        result = await ensure_service(conf, pool=pool, timeout=60)
+        assert pool.connections_opened == 1
+    pids = find_tunnel_pids(result["port"])
+    assert len(pids) == 1 and pid_alive(pids[0])
+    assert list(ssh_env.sshd.root.glob("cm-*")) == []
