@@ -221,6 +221,13 @@ def bench(args: argparse.Namespace, tools: bi.Tools, lat: LatencySSH, samples: b
             try:
                 cold, cold_conns, cold_sshd = measured(lat, lambda: bi.checked_init(dirs, impl, tools, ssh=lat))
                 warm, warm_conns, warm_sshd = measured(lat, lambda: bi.checked_init(dirs, impl, tools, ssh=lat))
+            except RuntimeError as exc:
+                if impl == "ours":
+                    raise
+                # e.g. the reference's `ssh -N -L` tunnels under a ControlMaster: recorded, not fatal.
+                samples.note("ref_failures", str(exc)[-2000:])
+                bi.log(f"  run {i + 1}/{args.runs} ref FAILED: {str(exc).splitlines()[0]}")
+                continue
             finally:
                 lat.set_remote_home(None)
                 stop_masters(lat, dirs.home)
@@ -301,6 +308,8 @@ def main() -> int:
             return "-" if v is None else (f"{v:.2f}" if isinstance(v, float) else str(v))
         print(f"{name:6s} {f(row.get('ours')):>8s} {f(row.get('ref')):>8s} {f(row.get('ratio')):>6s} "
               f"{f(row.get('target')):>6s}  {f(row.get('ours_connections')):>10s} {f(row.get('ref_connections')):>9s}")
+    for failure in samples.extra.get("ref_failures", []):
+        print(f"reference FAILED: {failure.splitlines()[0]} ... {failure.strip().splitlines()[-1]}")
     print(f"measured: seamless-config @ {version['head']}" + (" + uncommitted src/ changes" if version["src_dirty"] else ""))
     output = {
         "command": shlex.join([sys.executable, *sys.argv]),
@@ -312,6 +321,7 @@ def main() -> int:
         "samples": samples.values,
         "details": samples.extra,
         "failed": failed,
+        "reference_failures": samples.extra.get("ref_failures", []),
         "work_dir": str(work) if (args.keep or failed) else None,
         "median_note": "medians over --runs" if args.runs > 1 else "single run",
     }
