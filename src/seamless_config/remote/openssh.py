@@ -286,6 +286,17 @@ class Forward:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
+    @classmethod
+    def load_live(cls, local_port: int) -> Forward | None:
+        """The record of ``local_port`` if its master still runs; a stale one is removed."""
+        forward = cls.load(local_port)
+        if forward is None:
+            return None
+        if forward.master_pid is None or not pid_alive(forward.master_pid):
+            forward.forget()
+            return None
+        return forward
+
     def save(self) -> None:
         directory = forwards_dir()
         directory.mkdir(parents=True, exist_ok=True)
@@ -307,7 +318,7 @@ def recorded_forwards() -> list[Forward]:
     found = []
     for path in directory.glob("*.json"):
         if path.stem.isdigit():
-            forward = Forward.load(int(path.stem))
+            forward = Forward.load_live(int(path.stem))
             if forward is not None:
                 found.append(forward)
     return found

@@ -235,8 +235,8 @@ def find_tunnel_pids(local_port: int) -> list[int]:
     """
     from .openssh import Forward
 
-    forward = Forward.load(local_port)
-    if forward is not None and forward.master_pid is not None and pid_alive(forward.master_pid):
+    forward = Forward.load_live(local_port)
+    if forward is not None and forward.master_pid is not None:
         return [forward.master_pid]
     return [pid for pid, _ in _find_tunnel_processes(local_port)]
 
@@ -249,8 +249,8 @@ async def close_tunnels(
 
     found: list[tuple[int, str]] = []
     for port in local_ports:
-        forward = Forward.load(port)
-        if forward is not None:  # a forward on an OpenSSH master: cancel it, keep the master
+        forward = Forward.load_live(port)
+        if forward is not None:  # a forward on a live OpenSSH master: cancel it, keep the master
             with anyio.move_on_after(within + 10):
                 await cancel_forward(forward)
             continue
