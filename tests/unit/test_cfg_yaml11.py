@@ -111,8 +111,6 @@ def test_spotlight_values() -> None:
         "a: !<tag:yaml.org,2002:str> 12\n",
         "a: \"multi\n  line\"\n",
         "a: plain\n  continued yes\n",
-        "a: 1\na: 2\n",
-        "- {project: a, project: b}\n",
         "\ufeff- project: p\n",
         "- a\r\n- b: c\r\n",
         "%YAML 1.1\n---\n- x: 1.0\n",
@@ -160,11 +158,11 @@ def test_invalid_tagged_value() -> None:
 @pytest.mark.parametrize(
     "text, line",
     [
-        ("- project: p\n- cluster: [a\n", 3),  # unclosed flow sequence (reported at EOF)
+        ("- project: p\n- cluster: [a\n", 2),  # unclosed flow sequence (reported where it opens)
         ("- project: p\n  - cluster: c\n", 2),  # bad indentation
         ("a: 1\na: : 2\n", 2),
-        ("- 'unterminated\n", 2),
-        ("a: [1, 2\nb: 3\n", 2),
+        ("- 'unterminated\n", 1),  # reported where the quote opens
+        ("a: [1, 2\nb: 3\n", 1),
         ("---\n- a\n---\n- b\n", 3),  # two documents
         ("- a\n-\tb\n", 2),  # a tab
     ],
@@ -181,6 +179,14 @@ def test_malformed_yaml_names_file_line_column(tmp_path: Path, text: str, line: 
     assert err.location.line == line
     assert err.location.column is not None
     assert str(path) in str(err) and "malformed YAML" in str(err)
+
+
+@pytest.mark.parametrize("text, line", [("a: 1\na: 2\n", 2), ("- {project: a, project: b}\n", 1)])
+def test_duplicate_keys_are_errors(text: str, line: int) -> None:
+    # PyYAML silently kept the last one; a repeated key is nearly always a mistake.
+    with pytest.raises(ConfigFileError, match="duplicate key") as info:
+        ours(text)
+    assert info.value.location is not None and info.value.location.line == line
 
 
 def test_recursive_alias_is_refused() -> None:

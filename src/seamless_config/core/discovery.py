@@ -46,8 +46,16 @@ def discover_config_files(workdir: str | Path) -> list[ConfigFile]:
 
 
 def check_not_broken_link(path: Path) -> None:
-    """A symlink in place of a configuration file that leads nowhere is an error, not an absent file."""
+    """A symlink in place of a configuration file that leads nowhere is an error, not an absent file.
+
+    So is a FIFO, socket or device there: it is never read (a FIFO would block, /dev/zero never ends).
+    """
     if not path.is_symlink():
+        if path.exists() and not path.is_dir():
+            raise ConfigFileError(
+                f"{path.name} is not a regular file (a FIFO, socket or device); replace it with a file",
+                Location(str(path)),
+            )
         return
     try:
         path.resolve(strict=True)

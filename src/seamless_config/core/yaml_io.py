@@ -6,21 +6,48 @@ integer 3600, ``1e3`` (no dot) is a *string*. ruamel.yaml composes the node
 tree (with marks); the scalars are then typed here by YAML 1.1 rules so a file
 means exactly what it meant before. Values are plain Python objects; a side
 table maps each value's path to its file position for error messages.
+
+Every read is bounded (see ``docs/security.md``): a file larger than
+``SEAMLESS_CONFIG_MAX_FILE_SIZE`` bytes (default 2 MiB) is refused before it
+is parsed, nesting deeper than ``MAX_DEPTH`` levels is refused while the node
+tree is composed (never a ``RecursionError``), and alias expansion stops at
+``MAX_VALUES`` values ("billion laughs"). Parsing is linear in the input: the
+safe scanner skips comments in one pass (the round-trip scanner builds each
+comment one character at a time, which turns quadratic once the allocator has
+to copy). Control characters and non-UTF-8 bytes are reported at line:column,
+an unclosed quote or bracket where it opens, a duplicate key where it repeats.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import math
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigFileError, Location
 
+if TYPE_CHECKING:
+    from ruamel.yaml.composer import Composer
+
 YamlPath = tuple[str | int, ...]
+
+SIZE_ENV = "SEAMLESS_CONFIG_MAX_FILE_SIZE"
+DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
+# Configuration files are a few levels deep; 64 leaves room and keeps the recursion shallow.
+MAX_DEPTH = 64
+# Values in a file, and again after alias expansion: real files hold hundreds; a billion-laughs
+# bomb or a 2 MiB flow list hits this within a second (ruamel composes ~50,000 nodes a second).
+MAX_VALUES = 20_000
+# What YAML may not hold (the characters ruamel's reader refuses, found here with their position).
+_NON_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+_CONTROL_NAMES = {0: "NUL", 7: "BEL", 8: "BS", 0x1B: "ESC", 0x7F: "DEL", 0x0B: "VT", 0x0C: "FF"}
 
 _TAG = "tag:yaml.org,2002:"
 
@@ -197,21 +224,39 @@ def _tagged_scalar(tag: str, text: str, location: Location) -> Any:
 
 
 class _Builder:
-    """Turns a composed ruamel node tree into plain values and a position table."""
+    """Turns a composed ruamel node tree into plain values and a position table.
+
+    Aliases share nodes in the composed tree; here they are expanded, so the
+    number of values built is counted (``MAX_VALUES``) and so is the depth.
+    """
 
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
         self.lines = text.splitlines()
         self.positions: dict[YamlPath, tuple[int, int]] = {}
         self._active: set[int] = set()
+        self._count = 0
 
     def location(self, node: Any) -> Location:
         mark = node.start_mark
         return Location(str(self.path), mark.line + 1, mark.column + 1)
 
-    def build(self, node: Any, ypath: YamlPath) -> Any:
+    def build(self, node: Any, ypath: YamlPath, depth: int = 0) -> Any:
         from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+        self._count += 1
+        if self._count > MAX_VALUES:
+            raise ConfigFileError(
+                f"more than {MAX_VALUES:,} values once aliases (*name) are expanded; this fixed limit "
+                "stops alias bombs. Write the values out, or use fewer nested aliases",
+                self.location(node),
+            )
+        if depth > 2 * MAX_DEPTH:
+            raise ConfigFileError(
+                f"nested deeper than {MAX_DEPTH} levels once aliases (*name) are expanded "
+                "(a fixed limit); flatten the structure",
+                self.location(node),
+            )
         mark = node.start_mark
         self.positions.setdefault(ypath, (mark.line + 1, mark.column + 1))
         if isinstance(node, ScalarNode):
@@ -221,9 +266,9 @@ class _Builder:
         self._active.add(id(node))
         try:
             if isinstance(node, SequenceNode):
-                return [self.build(item, ypath + (i,)) for i, item in enumerate(node.value)]
+                return [self.build(item, ypath + (i,), depth + 1) for i, item in enumerate(node.value)]
             if isinstance(node, MappingNode):
-                return self._mapping(node, ypath)
+                return self._mapping(node, ypath, depth)
         finally:
             self._active.discard(id(node))
         raise ConfigFileError("unsupported YAML node", self.location(node))
@@ -233,17 +278,13 @@ class _Builder:
         mark = node.start_mark
         if mark.line >= len(self.lines):
             return None
-        head = self.lines[mark.line][mark.column :]
-        head = re.sub(r"^&\S+\s+", "", head)
-        if not head.startswith("!"):
+        # match() at the column: linear in what it reads, never a copy of the rest of the line.
+        if not _TAG_AHEAD.match(self.lines[mark.line], mark.column):
             return None
         return str(node.tag)
 
     def _scalar(self, node: Any) -> Any:
         text: str = node.value
-        if node.style == ">":
-            # ruamel's round-trip scanner marks each fold of a '>' block with '\a'.
-            text = text.replace("\a", "")
         tag = self._explicit_tag(node)
         if tag is not None:
             if not tag.startswith(_TAG):
@@ -256,32 +297,41 @@ class _Builder:
             return _plain_scalar(text)
         return text
 
-    def _mapping(self, node: Any, ypath: YamlPath) -> dict[Any, Any]:
+    def _mapping(self, node: Any, ypath: YamlPath, depth: int) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
         merged: dict[Any, Any] = {}
+        first_line: dict[tuple[type, Any], int] = {}  # by type too: 'yes' (True) is not the key 1
         for key_node, value_node in node.value:
             if getattr(key_node, "value", None) == "<<" and key_node.style in (None, ""):
-                merged.update(self._merge_source(value_node, ypath))
+                merged.update(self._merge_source(value_node, ypath, depth))
                 continue
-            key = self.build(key_node, ypath + ("<key>",))
+            key = self.build(key_node, ypath + ("<key>",), depth + 1)
             try:
                 hash(key)
             except TypeError:
                 raise ConfigFileError(
                     "a mapping key must be a plain value", self.location(key_node)
                 ) from None
-            child: YamlPath = ypath + (key,) if isinstance(key, (str, int)) else ypath
             mark = key_node.start_mark
+            seen = first_line.get((type(key), key))
+            if seen is not None:
+                raise ConfigFileError(
+                    f"duplicate key {key!r} (first at line {seen}); "
+                    "YAML keeps only one of them: remove or rename one",
+                    self.location(key_node),
+                )
+            first_line[(type(key), key)] = mark.line + 1
+            child: YamlPath = ypath + (key,) if isinstance(key, (str, int)) else ypath
             self.positions[child] = (mark.line + 1, mark.column + 1)
-            result[key] = self.build(value_node, child)
+            result[key] = self.build(value_node, child, depth + 1)
         self.positions.pop(ypath + ("<key>",), None)
         if merged:
             merged.update(result)
             return merged
         return result
 
-    def _merge_source(self, node: Any, ypath: YamlPath) -> dict[Any, Any]:
-        value = self.build(node, ypath + ("<<",))
+    def _merge_source(self, node: Any, ypath: YamlPath, depth: int) -> dict[Any, Any]:
+        value = self.build(node, ypath + ("<<",), depth + 1)
         sources = value if isinstance(value, list) else [value]
         merged: dict[Any, Any] = {}
         for source in reversed(sources):
@@ -294,24 +344,110 @@ class _Builder:
         return merged
 
 
+_TAG_AHEAD = re.compile(r"(?:&[^\s]+[ \t]+)?!")
+
+
+class _Limit(Exception):
+    def __init__(self, what: str, mark: Any) -> None:
+        super().__init__(what)
+        self.what = what
+        self.mark = mark
+
+
+@functools.lru_cache(maxsize=1)
+def _bounded_composer() -> type[Composer]:
+    """ruamel's composer with a depth limit, checked before it recurses (no ``RecursionError``)."""
+    from ruamel.yaml.composer import Composer
+    from ruamel.yaml.events import AliasEvent
+
+    class BoundedComposer(Composer):
+        _nesting = 0
+        _nodes = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            self._nodes += 1
+            if self._nodes > MAX_VALUES:
+                raise _Limit("values", self.parser.peek_event().start_mark)
+            if self.parser.check_event(AliasEvent):
+                return super().compose_node(parent, index)
+            if self._nesting >= MAX_DEPTH:
+                raise _Limit("depth", self.parser.peek_event().start_mark)
+            self._nesting += 1
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self._nesting -= 1
+
+    return BoundedComposer
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of character *index* of *text*."""
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return line, column
+
+
+def _check_characters(text: str, path: Path) -> None:
+    match = _NON_PRINTABLE.search(text)
+    if match is None:
+        return
+    code = ord(match.group())
+    name = _CONTROL_NAMES.get(code, "a control character" if code < 0x20 or 0x7F <= code < 0xA0 else "a non-character")
+    line, column = _position(text, match.start())
+    raise ConfigFileError(
+        f"character U+{code:04X} ({name}) is not allowed in YAML; remove it "
+        "(a text editor may show it as ^@, ^G or nothing at all)",
+        Location(str(path), line, column),
+    )
+
+
+_OPENERS = {
+    "while scanning a quoted scalar": "this quoted string is never closed",
+    "while parsing a flow sequence": "this '[' is never closed (or a ',' is missing)",
+    "while parsing a flow mapping": "this '{' is never closed (or a ',' is missing)",
+}
+
+
 def parse_yaml(text: str, path: Path) -> YamlDocument:
-    """Parse *text* (the content of *path*) with YAML 1.1 scalar rules."""
+    """Parse *text* (the content of *path*) with YAML 1.1 scalar rules, within the limits above."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    yaml = YAML(typ="rt", pure=True)
+    _check_characters(text, path)
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Composer = _bounded_composer()
     try:
         node = yaml.compose(text)
+    except _Limit as exc:
+        where = Location(str(path), exc.mark.line + 1, exc.mark.column + 1)
+        if exc.what == "depth":
+            raise ConfigFileError(
+                f"nested deeper than {MAX_DEPTH} levels (a fixed limit: configuration files need a few); "
+                "flatten the structure",
+                where,
+            ) from None
+        raise ConfigFileError(
+            f"more than {MAX_VALUES:,} values (a fixed limit: configuration files hold a few hundred); "
+            "split the file or remove generated content",
+            where,
+        ) from None
+    except RecursionError:  # pragma: no cover - the depth limit comes first
+        raise ConfigFileError("nested too deeply; flatten the structure", Location(str(path))) from None
     except MarkedYAMLError as exc:
+        problem = exc.problem or exc.context or "invalid YAML"
+        opener = _OPENERS.get(exc.context or "")
         mark = exc.problem_mark or exc.context_mark
+        if opener is not None and exc.context_mark is not None:
+            stopped = f" (the parser stopped at line {mark.line + 1}: {problem})" if mark is not None else ""
+            mark = exc.context_mark
+            message = f"malformed YAML: {opener}{stopped}"
+        else:
+            message = f"malformed YAML: {problem}. Check indentation, colons and quoting near here."
         location = (
             Location(str(path), mark.line + 1, mark.column + 1) if mark else Location(str(path))
         )
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigFileError(
-            f"malformed YAML: {problem}. Check indentation, colons and quoting near here.",
-            location,
-        ) from None
+        raise ConfigFileError(message, location) from None
     except YAMLError as exc:
         raise ConfigFileError(f"malformed YAML: {exc}", Location(str(path))) from None
     if node is None:
@@ -321,17 +457,75 @@ def parse_yaml(text: str, path: Path) -> YamlDocument:
     return YamlDocument(path, data, builder.positions)
 
 
-def load_yaml_file(path: Path) -> YamlDocument:
-    """Read and parse a YAML file; unreadable or non-UTF-8 files are configuration errors."""
+def max_file_size() -> int:
+    """The size limit for one configuration file, in bytes (``$SEAMLESS_CONFIG_MAX_FILE_SIZE``)."""
+    raw = os.environ.get(SIZE_ENV)
+    if raw is None or raw.strip() == "":
+        return DEFAULT_MAX_FILE_SIZE
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
+        value = int(raw)
+    except ValueError:
         raise ConfigFileError(
-            f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", Location(str(path))
+            f"{SIZE_ENV}={raw!r} is not a whole number of bytes; unset it or give e.g. {DEFAULT_MAX_FILE_SIZE}",
+            Location(f"${SIZE_ENV}"),
         ) from None
+    if value <= 0:
+        raise ConfigFileError(f"{SIZE_ENV} must be a positive number of bytes, not {value}", Location(f"${SIZE_ENV}"))
+    return value
+
+
+def read_config_bytes(path: Path) -> bytes:
+    """The bytes of *path*: a regular file no larger than ``max_file_size()``, read at most once.
+
+    Opened without following a FIFO's writer (``O_NONBLOCK``) and checked with
+    ``fstat`` on the open descriptor, so a device, FIFO or a file swapped in
+    between the check and the read is never read without bound.
+    """
+    limit = max_file_size()
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise ConfigFileError(f"cannot read file: {exc.strerror}", Location(str(path))) from None
-    return parse_yaml(text, path)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigFileError("not a regular file; a configuration file must be one", Location(str(path)))
+        if info.st_size > limit:
+            raise _too_large(path, info.st_size, limit)
+        try:
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise ConfigFileError(f"cannot read file: {exc.strerror}", Location(str(path))) from None
+    if len(data) > limit:
+        raise _too_large(path, len(data), limit)
+    return data
+
+
+def _too_large(path: Path, size: int, limit: int) -> ConfigFileError:
+    return ConfigFileError(
+        f"file is larger than the {limit:,}-byte limit for configuration files ({size:,} bytes or more); "
+        f"if it really is one, raise the limit: export {SIZE_ENV}=<bytes>",
+        Location(str(path)),
+    )
+
+
+def decode_config_bytes(data: bytes, path: Path) -> str:
+    """UTF-8 text; a bad byte is reported at its line and column."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        column = len(data[line_start : exc.start].decode("utf-8", errors="replace")) + 1
+        raise ConfigFileError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02X}); save the file as UTF-8",
+            Location(str(path), line, column),
+        ) from None
+
+
+def load_yaml_file(path: Path) -> YamlDocument:
+    """Read and parse a YAML file; unreadable, oversized or non-UTF-8 files are configuration errors."""
+    return parse_yaml(decode_config_bytes(read_config_bytes(path), path), path)
 
 
 @dataclass(frozen=True)
