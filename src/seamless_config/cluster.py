@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Optional
 
 from .core.model import (
@@ -45,4 +46,11 @@ def list_clusters() -> list[str]:
 
 def define_clusters(clusters: dict[str, Any]) -> None:
     """Replace all cluster definitions (``local_cluster: <name>`` marks the machine's own)."""
-    STATE.define_clusters(clusters)
+    if not isinstance(clusters, Mapping):
+        from .errors import ClusterDefinitionError
+
+        raise ClusterDefinitionError(
+            "define_clusters() expects a mapping of cluster names to cluster definitions "
+            f"(as in ~/.seamless/clusters.yaml), not {type(clusters).__name__}"
+        )
+    STATE.define_clusters(dict(clusters))

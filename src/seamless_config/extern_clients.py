@@ -8,6 +8,7 @@ reading configuration files. ``SEAMLESS_REMOTE_CLIENTS`` carries the JSON.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,8 @@ def _state() -> ConfigState:
 __all__ = ["collect_remote_clients", "set_remote_clients", "set_remote_clients_from_env"]
 
 ENV_VAR = "SEAMLESS_REMOTE_CLIENTS"
+_LOG = logging.getLogger("seamless_config.extern_clients")
+_MAX_ENV_LENGTH = 1024 * 1024
 _FORWARDED_FIELDS = ("directory", "url", "remote_url", "remote_directory")
 
 
@@ -100,14 +103,51 @@ def set_remote_clients_from_env(include_dask: bool) -> bool:
     raw = os.environ.get(ENV_VAR)
     if raw is None:
         return False
+    clients, problem = parse_env_clients(raw)
+    if clients is None:
+        # A worker must still start; it then runs without forwarded clients, but says so.
+        _warn(f"${ENV_VAR} is malformed ({problem}); running without forwarded buffer/database clients")
+        return True
     try:
-        set_remote_clients(json.loads(raw), in_remote=True)
+        set_remote_clients(clients, in_remote=True)
         if include_dask:
             _dask_client_from_env()
-    except Exception:
-        # A worker must still start; it then runs without forwarded clients, as before.
-        pass
+    except Exception as exc:
+        _warn(f"${ENV_VAR} could not be used ({type(exc).__name__}: {exc}); "
+              "running without forwarded buffer/database clients")
     return True
+
+
+def _warn(message: str) -> None:
+    # Through logging only: shown on stderr even when the application configured no logging.
+    _LOG.warning("%s", message)
+
+
+def parse_env_clients(raw: str) -> tuple[dict[str, list[dict[str, Any]]] | None, str]:
+    """``$SEAMLESS_REMOTE_CLIENTS`` as ``collect_remote_clients`` made it, or ``(None, what is wrong)``."""
+    if len(raw) > _MAX_ENV_LENGTH:
+        return None, f"{len(raw)} characters, more than the {_MAX_ENV_LENGTH} a client list needs"
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        return None, f"not JSON: {exc}"
+    except RecursionError:
+        return None, "not JSON: nested too deeply"
+    if not isinstance(data, dict):
+        return None, f"expected a JSON object with 'database' and 'buffer' lists, not {type(data).__name__}"
+    for key, entries in data.items():
+        if key not in ("database", "buffer"):
+            return None, f"unknown key {key!r}; expected 'database' and 'buffer'"
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            return None, f"'{key}' must be a list of objects"
+        for index, entry in enumerate(entries):
+            for field_name in _FORWARDED_FIELDS:
+                value = entry.get(field_name)
+                if value is not None and not isinstance(value, str):
+                    return None, f"{key}[{index}].{field_name} must be a string"
+            if not isinstance(entry.get("readonly", True), bool):
+                return None, f"{key}[{index}].readonly must be true or false"
+    return data, ""
 
 
 def _dask_client_from_env() -> None:

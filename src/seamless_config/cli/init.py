@@ -154,8 +154,15 @@ def _finish(
 
 def main() -> None:
     """Console-script entry point."""
-    if os.environ.get("SEAMLESS_REMOTE_CLIENTS") is not None:
-        # A worker bootstrapping itself with forwarded clients: nothing to check.
+    raw_clients = os.environ.get("SEAMLESS_REMOTE_CLIENTS")
+    if raw_clients is not None:
+        # A worker bootstrapping itself with forwarded clients: nothing to check (but a bad value is reported).
+        from ..extern_clients import parse_env_clients
+
+        clients, problem = parse_env_clients(raw_clients)
+        if clients is None:
+            sys.stderr.write(f"seamless-init: warning: SEAMLESS_REMOTE_CLIENTS is malformed ({problem}); "
+                             "workers will run without forwarded clients\n")
         sys.exit(EXIT_OK)
     app(prog_name="seamless-init")
 

@@ -37,7 +37,7 @@ from .model import (
     JobserverSpec,
     Queue,
 )
-from .names import check_name
+from .names import check_cluster_fields, check_name, check_queue_fields
 from .yaml_io import Here
 
 LOCAL_CLUSTER_KEY = "local_cluster"
@@ -138,6 +138,9 @@ def _queues(
         data = {str(k).replace("-", "_"): v for k, v in raw_map.items()}
         check_keys(data, QUEUE, f"queue '{queue_name}'", qhere, diags, display=lambda k: str(spelled.get(k, k)))
         values = check_fields(data, QUEUE, qhere, diags)
+        diags.guard(lambda: check_queue_fields(  # what reaches the job script (names.py)
+            values, lambda key, *more: qhere.at(spelled.get(key, key), *more).location,
+            allow_shell=not _in_project_file(qhere)))
         template = diags.guard(lambda: check_value(Field("TEMPLATE", "string", ""), data.get("TEMPLATE"), qhere))
         origin = {k: str(queue_name) for k in values}
         if template is not None:
@@ -164,6 +167,11 @@ def _queues(
         queues[queue_name] = queue
         provenance[queue_name] = origin
     return queues, provenance
+
+
+def _in_project_file(here: Here) -> bool:
+    """Inline ``clusters`` of a seamless.yaml / seamless.profile.yaml (not ~/.seamless, not the API)."""
+    return here.doc is not None and here.doc.path.name in ("seamless.yaml", "seamless.profile.yaml")
 
 
 def parse_queues(raw: Any, cluster_type: str | None, here: Here) -> dict[str, Queue] | None:
@@ -193,6 +201,7 @@ def check_cluster(name: str, source: ClusterSource, diags: Diagnostics) -> tuple
         return None, {}
     check_keys(data, CLUSTER, f"cluster '{name}'", here, diags)
     values = check_fields(data, CLUSTER, here, diags)
+    diags.guard(lambda: check_cluster_fields(values, lambda key: here.at(key).location))
     cluster_type = values.get("type")
     frontends: list[Frontend | None] = []
     if "frontends" not in data:

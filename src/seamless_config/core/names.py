@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable, Mapping
 
 from ..errors import Location, UnsafeNameError
 
@@ -32,17 +33,34 @@ def _is_host(value: str) -> bool:
 # not starting with '-' so that a path can never be read as an option.
 _PATH = re.compile(r"[A-Za-z0-9@_./~][A-Za-z0-9@_./~-]*")
 
+# Names become path components and parts of the launcher key, itself a file name
+# ('<key>.json', at most 255 bytes): each name is kept well below that.
+MAX_NAME_LENGTH = 64
+MAX_PATH_LENGTH = 1024
+
 NAME_RULE = "letters, digits, '_', '.', '-' and '+', starting with a letter, digit or '_'"
 
 
 def _refuse(kind: str, value: object, rule: str, location: Location | None) -> UnsafeNameError:
-    return UnsafeNameError(f"{kind} {value!r} is not allowed: use {rule}", location)
+    shown = _short(value) if isinstance(value, str) else repr(value)
+    return UnsafeNameError(f"{kind} {shown} is not allowed: use {rule}", location)
+
+
+def _too_long(kind: str, value: str, limit: int, location: Location | None) -> UnsafeNameError:
+    return UnsafeNameError(f"{kind} {_short(value)} is too long: at most {limit} characters", location)
+
+
+def _short(value: str) -> str:
+    """*value* for a message: whole if short, else its start and its length."""
+    return repr(value) if len(value) <= 80 else repr(value[:60]) + f"... ({len(value)} characters)"
 
 
 def check_name(kind: str, value: object, location: Location | None = None) -> str:
     """A project, stage, substage, cluster, queue or conda environment name."""
     if not isinstance(value, str):
         raise UnsafeNameError(f"{kind} must be a string, not {type(value).__name__}", location)
+    if len(value) > MAX_NAME_LENGTH:
+        raise _too_long(kind, value, MAX_NAME_LENGTH, location)
     if not _NAME.fullmatch(value):
         raise _refuse(kind, value, NAME_RULE, location)
     if "--" in value:
@@ -56,6 +74,8 @@ def check_subproject(value: object, location: Location | None = None) -> str:
     """A subproject: like a name, but '/' may separate path components."""
     if not isinstance(value, str):
         raise UnsafeNameError(f"subproject must be a string, not {type(value).__name__}", location)
+    if len(value) > 2 * MAX_NAME_LENGTH:
+        raise _too_long("subproject", value, 2 * MAX_NAME_LENGTH, location)
     parts = value.split("/")
     for part in parts:
         if not _NAME.fullmatch(part):
@@ -85,6 +105,8 @@ def check_path(kind: str, value: object, location: Location | None = None) -> st
     """A directory on a frontend (bufferdir, database_dir)."""
     if not isinstance(value, str):
         raise UnsafeNameError(f"{kind} must be a string, not {type(value).__name__}", location)
+    if len(value) > MAX_PATH_LENGTH:
+        raise _too_long(kind, value, MAX_PATH_LENGTH, location)
     if not _PATH.fullmatch(value) or ".." in value.split("/"):
         raise _refuse(
             kind,
@@ -93,3 +115,204 @@ def check_path(kind: str, value: object, location: Location | None = None) -> st
             location,
         )
     return value
+
+
+# ------------------------------------------------------------------ queue fields
+#
+# A queue's fields end up in the daskserver's launch parameters, from where
+# seamless-dask-wrapper and dask-jobqueue write them into the job script that
+# bash runs: '#SBATCH -p <partition>', '#SBATCH -A <project>', '#SBATCH <directive>',
+# '--local-directory <tmpdir>' on the worker command line (an unquoted shell
+# word), 'export DASK_<KEY>=...' for extra_dask_config keys, prologue lines as
+# they are. Each gets the alphabet it needs, and never a newline.
+
+MAX_FIELD_LENGTH = 256
+
+# Scheduler names: SLURM partitions (a comma-separated list is allowed), accounts, OAR queues.
+_SCHED_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*(?:,[A-Za-z0-9_][A-Za-z0-9_.+-]*)*")
+# '32000MB', '16 GiB', '2.5G', '1000'
+_MEMORY = re.compile(r"[0-9]+(?:\.[0-9]+)? ?[A-Za-z]{0,3}")
+# '01:00:00', '1-12:00:00', '30:00', '10m', '1.5h', '90 s', '2 hours'
+_DURATION = re.compile(r"[0-9]+(?:[-:][0-9]+){0,3}|[0-9]+(?:\.[0-9]+)? ?[A-Za-z]{1,12}")
+# A tmpdir: the path alphabet, plus $VAR / ${VAR} (a scratch directory is often $TMPDIR or /scratch/$USER).
+_TMPDIR = re.compile(r"(?:[A-Za-z0-9@_./~]|\$[A-Za-z_][A-Za-z0-9_]*|\$\{[A-Za-z_][A-Za-z0-9_]*\})"
+                     r"(?:[A-Za-z0-9@_./~-]|\$[A-Za-z_][A-Za-z0-9_]*|\$\{[A-Za-z_][A-Za-z0-9_]*\})*")
+# A scheduler directive ('--gres=gpu:1', '-A acct', "host='n1'", '--constraint=a|b'): printable ASCII
+# without '`' and '$' (sbatch reads the line itself, but nothing in it is for a shell to expand).
+_DIRECTIVE = re.compile(r"[\x20-\x5f\x61-\x7e]*")
+# Dask config keys ('distributed.worker.memory.target'): they become environment variable names.
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*")
+# Anything that would end or break a line of a script.
+_LINE_BREAKERS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def _require_str(kind: str, value: object, location: Location | None) -> str:
+    if not isinstance(value, str):
+        raise UnsafeNameError(f"{kind} must be a string, not {type(value).__name__}", location)
+    return value
+
+
+def _one_line(kind: str, value: str, location: Location | None) -> None:
+    bad = _LINE_BREAKERS.search(value)
+    if bad is not None:
+        raise UnsafeNameError(
+            f"{kind} {_short(value)} holds a newline or control character (U+{ord(bad.group()):04X}); "
+            "it would start a new line of the job script",
+            location,
+        )
+
+
+def _length(kind: str, value: str, limit: int, location: Location | None) -> None:
+    if len(value) > limit:
+        raise _too_long(kind, value, limit, location)
+
+
+def check_scheduler_name(kind: str, value: object, location: Location | None = None) -> str:
+    """A SLURM partition (list), account/project or OAR queue: a '#SBATCH -p <value>' word."""
+    text = _require_str(kind, value, location)
+    _one_line(kind, text, location)
+    _length(kind, text, MAX_FIELD_LENGTH, location)
+    if not _SCHED_NAME.fullmatch(text):
+        raise _refuse(kind, text, "letters, digits, '_', '.', '-' and '+' (',' between several), "
+                      "starting with a letter, digit or '_'", location)
+    return text
+
+
+def check_memory(kind: str, value: object, location: Location | None = None) -> str | int:
+    """A memory size: a whole number of bytes or '32000MB', '16 GiB'."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = _require_str(kind, value, location)
+    _one_line(kind, text, location)
+    if not _MEMORY.fullmatch(text):
+        raise _refuse(kind, text, "a size such as 32000MB, 16GB or 2.5GiB", location)
+    return text
+
+
+def check_duration(kind: str, value: object, location: Location | None = None) -> str | int:
+    """A duration: '01:00:00', '1-00:00:00', '10m', '1.5h' or a number of seconds."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = _require_str(kind, value, location)
+    _one_line(kind, text, location)
+    if not _DURATION.fullmatch(text):
+        raise _refuse(kind, text, 'a duration such as "01:00:00", "1-12:00:00", "10m" or "1.5h"', location)
+    return text
+
+
+def check_tmpdir(kind: str, value: object, location: Location | None = None) -> str:
+    """A worker's scratch directory: a path, which may use $VAR or ${VAR}."""
+    text = _require_str(kind, value, location)
+    _one_line(kind, text, location)
+    _length(kind, text, MAX_FIELD_LENGTH * 4, location)
+    if not _TMPDIR.fullmatch(text) or ".." in text.split("/"):
+        raise _refuse(kind, text, "a path of letters, digits and '@_./~-' (and $VAR or ${VAR}), "
+                      "not starting with '-' and without '..'", location)
+    return text
+
+
+def check_directive(kind: str, value: object, location: Location | None = None) -> str:
+    """One scheduler directive (one '#SBATCH <value>' / '#OAR <value>' line)."""
+    text = _require_str(kind, value, location)
+    _one_line(kind, text, location)
+    _length(kind, text, MAX_FIELD_LENGTH * 4, location)
+    if not _DIRECTIVE.fullmatch(text):
+        raise _refuse(kind, text, "printable ASCII, without '`' and '$' (one scheduler option such as "
+                      "--gres=gpu:1 per item)", location)
+    return text
+
+
+def check_prologue_line(kind: str, value: object, location: Location | None = None) -> str:
+    """One line of shell run before the worker starts ('module load cuda'): one line, no control characters."""
+    text = _require_str(kind, value, location)
+    _one_line(kind, text, location)
+    _length(kind, text, MAX_FIELD_LENGTH * 16, location)
+    return text
+
+
+def check_dotted_key(kind: str, value: object, location: Location | None = None) -> str:
+    """A Dask configuration key; it becomes part of an environment variable name in the job script."""
+    text = _require_str(kind, value, location)
+    _one_line(kind, text, location)
+    _length(kind, text, MAX_FIELD_LENGTH, location)
+    if not _DOTTED.fullmatch(text):
+        raise _refuse(kind, text, "dot-separated names of letters, digits, '_' and '-' "
+                      "(such as distributed.worker.memory.target)", location)
+    return text
+
+
+def check_plain_data(kind: str, value: object, location: Location | None = None, depth: int = 0) -> object:
+    """A value written into the job script by the wrapper (quoted there): plain data, single-line strings."""
+    if depth > 16:
+        raise UnsafeNameError(f"{kind} is nested too deeply", location)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        _one_line(kind, value, location)
+        _length(kind, value, MAX_FIELD_LENGTH * 16, location)
+        return value
+    if isinstance(value, list):
+        for item in value:
+            check_plain_data(kind, item, location, depth + 1)
+        return value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            check_dotted_key(f"a key of {kind}", key, location)
+            check_plain_data(kind, item, location, depth + 1)
+        return value
+    raise UnsafeNameError(f"{kind} may hold strings, numbers, booleans, lists and mappings, not {type(value).__name__}",
+                          location)
+
+
+_QUEUE_CHECKS: dict[str, Callable[[str, object, Location | None], object]] = {
+    "partition": check_scheduler_name,
+    "project": check_scheduler_name,
+    "tmpdir": check_tmpdir,
+    "memory": check_memory,
+    "walltime": check_duration,
+    "unknown_task_duration": check_duration,
+    "target_duration": check_duration,
+    "lifetime_stagger": check_duration,
+    "lifetime": check_duration,
+}
+_QUEUE_LIST_CHECKS: dict[str, Callable[[str, object, Location | None], object]] = {
+    "job_extra_directives": check_directive,
+    "job_script_prologue": check_prologue_line,
+}
+_QUEUE_MAPPING_FIELDS = ("extra_dask_config", "dask_resources")
+
+Locate = Callable[..., "Location | None"]
+
+
+def check_queue_fields(values: Mapping[str, object], locate: Locate, *, allow_shell: bool = True) -> None:
+    """Check the (type-checked) fields written for one queue; *locate(key[, index])* gives their position.
+
+    ``job_script_prologue`` lines are shell commands by design: *allow_shell* is False
+    for clusters defined inside a project's files, which may come with a cloned repository.
+    """
+    for key, value in values.items():
+        if value is None:
+            continue
+        if key in _QUEUE_CHECKS:
+            _QUEUE_CHECKS[key](key, value, locate(key))
+        elif key in _QUEUE_LIST_CHECKS and isinstance(value, list):
+            if key == "job_script_prologue" and not allow_shell:
+                raise UnsafeNameError(
+                    "job_script_prologue runs shell commands on the cluster's nodes, and a project file "
+                    "(it may come with a cloned repository) cannot set it: define this queue in "
+                    "~/.seamless/clusters.yaml (or ~/.seamless/clusters/*.yaml) instead",
+                    locate(key),
+                )
+            for index, item in enumerate(value):
+                _QUEUE_LIST_CHECKS[key](f"{key} item", item, locate(key, index))
+        elif key in _QUEUE_MAPPING_FIELDS and isinstance(value, Mapping):
+            for name, item in value.items():
+                check_dotted_key(f"a key of {key}", name, locate(key, name))
+                check_plain_data(f"{key}[{name!r}]", item, locate(key, name))
+
+
+def check_cluster_fields(values: Mapping[str, object], locate: Callable[[str], "Location | None"]) -> None:
+    """Cluster-level fields that reach a job script."""
+    if values.get("memory_per_core_property_name") is not None:
+        check_scheduler_name("memory_per_core_property_name", values["memory_per_core_property_name"],
+                             locate("memory_per_core_property_name"))
