@@ -139,7 +139,7 @@ _TMPDIR = re.compile(r"(?:[A-Za-z0-9@_./~]|\$[A-Za-z_][A-Za-z0-9_]*|\$\{[A-Za-z_
                      r"(?:[A-Za-z0-9@_./~-]|\$[A-Za-z_][A-Za-z0-9_]*|\$\{[A-Za-z_][A-Za-z0-9_]*\})*")
 # A scheduler directive ('--gres=gpu:1', '-A acct', "host='n1'", '--constraint=a|b'): printable ASCII
 # without '`' and '$' (sbatch reads the line itself, but nothing in it is for a shell to expand).
-_DIRECTIVE = re.compile(r"[\x20-\x5f\x61-\x7e]*")
+_DIRECTIVE = re.compile(r"[\x20-\x23\x25-\x5f\x61-\x7e]*")
 # Dask config keys ('distributed.worker.memory.target'): they become environment variable names.
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*")
 # Anything that would end or break a line of a script.
@@ -205,8 +205,8 @@ def check_tmpdir(kind: str, value: object, location: Location | None = None) -> 
     text = _require_str(kind, value, location)
     _one_line(kind, text, location)
     _length(kind, text, MAX_FIELD_LENGTH * 4, location)
-    if not _TMPDIR.fullmatch(text) or ".." in text.split("/"):
-        raise _refuse(kind, text, "a path of letters, digits and '@_./~-' (and $VAR or ${VAR}), "
+    if not _TMPDIR.fullmatch(text) or ".." in text.split("/") or "IFS" in re.findall(r"\$\{?(\w+)", text):
+        raise _refuse(kind, text, "a path of letters, digits and '@_./~-' (and $VAR or ${VAR}, not $IFS), "
                       "not starting with '-' and without '..'", location)
     return text
 

@@ -263,6 +263,11 @@ class _Builder:
             return self._scalar(node)
         if id(node) in self._active:
             raise ConfigFileError("recursive YAML alias; remove it", self.location(node))
+        if str(node.tag) not in (_TAG + "seq", _TAG + "map"):
+            # '!!python/object/apply:...' and friends: PyYAML's safe loader refused them too.
+            raise ConfigFileError(
+                f"unsupported YAML tag '{node.tag}'; remove the tag", self.location(node)
+            )
         self._active.add(id(node))
         try:
             if isinstance(node, SequenceNode):
@@ -486,12 +491,19 @@ def read_config_bytes(path: Path) -> bytes:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise ConfigFileError(f"cannot read file: {exc.strerror}", Location(str(path))) from None
+    try:
+        info = os.fstat(fd)
+    except OSError as exc:
+        os.close(fd)
+        raise ConfigFileError(f"cannot read file: {exc.strerror}", Location(str(path))) from None
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file (a device, FIFO or socket)"
+        raise ConfigFileError(f"{kind}; a configuration file must be a regular file", Location(str(path)))
+    if info.st_size > limit:
+        os.close(fd)
+        raise _too_large(path, info.st_size, limit)
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigFileError("not a regular file; a configuration file must be one", Location(str(path)))
-        if info.st_size > limit:
-            raise _too_large(path, info.st_size, limit)
         try:
             data = handle.read(limit + 1)
         except OSError as exc:
