@@ -254,3 +254,159 @@ def test_hosts_remote_http_launcher_would_refuse(bad: str) -> None:
     # The launcher applies RFC 1123 labels; refusing here gives the file position instead of a launch failure.
     with pytest.raises(UnsafeNameError):
         check_host("ssh_hostname", bad)
+
+
+# ------------------------------------------------------------------ queue fields (they reach the SLURM job script)
+
+from seamless_config.core.names import (  # noqa: E402
+    check_directive,
+    check_duration,
+    check_memory,
+    check_scheduler_name,
+    check_tmpdir,
+)
+
+def yaml_q(value: str) -> str:
+    """*value* as a double-quoted YAML scalar, every control character escaped."""
+    body = "".join("\\\\" if c == "\\" else '\\"' if c == '"' else f"\\x{ord(c):02x}" if ord(c) < 0x20 else c
+                   for c in value)
+    return f'"{body}"'
+
+
+SLURM_QUEUE = """\
+c:
+  type: slurm
+  frontends:
+    - hostname: h
+  queues:
+    q:
+      cores: 1
+      {line}
+"""
+
+
+def _queue_file(project: Project, line: str) -> Path:
+    return project.clusters_file(SLURM_QUEUE.replace("{line}", line))
+
+
+QUEUE_FIELD_PAYLOADS = ["a\ntouch {m}", "$(touch {m})", "`touch {m}`", "a;touch {m}", "a\r#SBATCH --wrap=x",
+                        "x\x00y", "{{open('{m}','w')}}"]
+
+
+@pytest.mark.parametrize("field", ["partition", "project", "tmpdir", "memory", "walltime", "unknown_task_duration",
+                                   "target_duration", "lifetime_stagger", "lifetime"])
+def test_hostile_queue_scalars_with_file_line(project: Project, marker: Path, field: str) -> None:
+    for payload in QUEUE_FIELD_PAYLOADS:
+        value = payload.format(m=marker)
+        path = _queue_file(project, f"{field}: {yaml_q(value)}")
+        with pytest.raises(UnsafeNameError) as info:
+            project.load()
+        loc = info.value.location
+        assert loc is not None and (loc.path, loc.line, loc.column) == (str(path), 8, 7), (field, value)
+        assert field in str(info.value)
+
+
+@pytest.mark.parametrize("field", ["job_extra_directives", "job-extra-directives", "job_script_prologue"])
+def test_hostile_queue_lists_with_file_line(project: Project, marker: Path, field: str) -> None:
+    for payload in ["a\ntouch {m}", "a\r\nb", "x\x00", "a\x1b[2J"] + (
+            ["$(touch {m})", "`touch {m}`", "${{IFS}}"] if "directive" in field else []):
+        value = payload.format(m=marker)
+        path = _queue_file(project, f"{field}:\n        - --gres=gpu:1\n        - {yaml_q(value)}")
+        with pytest.raises(UnsafeNameError) as info:
+            project.load()
+        loc = info.value.location
+        assert loc is not None and (loc.path, loc.line) == (str(path), 10), (field, value)
+
+
+def test_dask_config_keys_become_variable_names(project: Project, marker: Path) -> None:
+    for field in ("extra_dask_config", "dask_resources"):
+        path = _queue_file(project, f"{field}: {{{yaml_q('distributed.x$(touch ' + str(marker) + ')')}: 1}}")
+        with pytest.raises(UnsafeNameError, match=f"a key of {field}") as info:
+            project.load()
+        assert info.value.location is not None and info.value.location.path == str(path)
+    _queue_file(project, "extra_dask_config: {distributed.worker.memory.target: 0.6, "
+                         "distributed.scheduler.work-stealing: false}")
+    project.load()
+    _queue_file(project, f"extra_dask_config: {{distributed.comm.timeouts.connect: {yaml_q('30s; x')}}}")
+    project.load()  # the value is quoted by the wrapper (shlex); one line is all it must be
+    _queue_file(project, f"extra_dask_config: {{distributed.x: {yaml_q('a' + chr(10) + 'b')}}}")
+    with pytest.raises(UnsafeNameError, match="newline"):
+        project.load()
+
+
+@pytest.mark.parametrize("line", [
+    'walltime: "01:00:00"', 'walltime: "1-12:00:00"', "walltime: 10m", "walltime: 3600", "walltime: 1.5h",
+    "memory: 32000MB", "memory: 16 GiB", "memory: 2.5GB", "memory: 1000000", "tmpdir: /tmp", "tmpdir: $TMPDIR",
+    "tmpdir: /scratch/${USER}/dask", "tmpdir: ~/tmp", "partition: gpu", "partition: gpu,batch", "project: acct-1.x",
+    'job_extra_directives: ["--gres=gpu:1", "-A", "acct", "--constraint=a|b", "--mail-user=me@x.org", '
+    "\"host='n1'\", \"-l walltime=1:00:00\"]",
+    'job_script_prologue: ["module load cuda", "source /opt/env.sh && export X=1"]',
+    "lifetime: 50m", "unknown_task_duration: 1m", "target_duration: 10m", "lifetime_stagger: 4m",
+    "dask_resources: {GPU: 1, MEM: '2'}",
+])
+def test_ordinary_queue_values_are_accepted(project: Project, line: str) -> None:
+    _queue_file(project, line)
+    project.load()
+
+
+def test_prologue_is_refused_in_project_files(project: Project) -> None:
+    inline = indent(SLURM_QUEUE.replace("{line}", 'job_script_prologue: ["module load x"]'), 4)
+    for write in (project.yaml, project.profile):
+        path = write("- clusters:\n" + inline + "- project: p\n")
+        with pytest.raises(UnsafeNameError, match="~/.seamless/clusters.yaml") as info:
+            project.load()
+        assert info.value.location is not None and info.value.location.path == str(path)
+        path.unlink()
+    # ... but allowed in the user's own cluster files and through define_clusters() (the caller's own code)
+    _queue_file(project, 'job_script_prologue: ["module load x"]')
+    project.load()
+    define_clusters({"c": {"type": "slurm", "frontends": [{"hostname": "h"}],
+                           "queues": {"q": {"cores": 1, "job_script_prologue": ["module load x"]}}}})
+
+
+def test_other_queue_fields_inline_are_checked_too(project: Project, marker: Path) -> None:
+    inline = indent(SLURM_QUEUE.replace("{line}", f"partition: {yaml_q('a' + chr(10) + 'touch ' + str(marker))}"), 4)
+    path = project.yaml("- clusters:\n" + inline + "- project: p\n")
+    with pytest.raises(UnsafeNameError) as info:
+        project.load()
+    assert info.value.location is not None and (info.value.location.path, info.value.location.line) == (str(path), 9)
+
+
+def test_cluster_level_fields(project: Project) -> None:
+    project.clusters_file(SLURM_QUEUE.replace("{line}", "").replace("  type: slurm\n", "  type: oar\n  "
+                          "memory_per_core_property_name: \"mem;x\"\n"))
+    with pytest.raises(UnsafeNameError, match="memory_per_core_property_name"):
+        project.load()
+    project.clusters_file(SLURM_QUEUE.replace("{line}", "").replace("  type: slurm\n", "  type: slurm\n  "
+                          "default_queue: \"q'x\"\n"))
+    with pytest.raises(UnsafeNameError, match="default_queue"):
+        project.load()
+
+
+def test_queue_field_checkers() -> None:
+    for bad in ("", "-p", "a b", "a;b", "a\nb", "p/q", "x" * 300):
+        with pytest.raises(UnsafeNameError):
+            check_scheduler_name("partition", bad)
+    for bad in ("", "1:00:00; x", "10 m\n", "abc", "$(x)"):
+        with pytest.raises(UnsafeNameError):
+            check_duration("walltime", bad)
+    for bad in ("", "32000MB;", "lots", "1 2 GB"):
+        with pytest.raises(UnsafeNameError):
+            check_memory("memory", bad)
+    for bad in ("/tmp/$(x)", "/tmp/`x`", "-x", "/a/../b", "/a b", "${IFS}", "$IFS/x", "/tmp/${x"):
+        with pytest.raises(UnsafeNameError):
+            check_tmpdir("tmpdir", bad)
+    for bad in ("--x=$(y)", "`y`", "a\nb", "$HOME", "é"):
+        with pytest.raises(UnsafeNameError):
+            check_directive("job_extra_directives item", bad)
+    assert check_memory("memory", 1000) == 1000 and check_duration("walltime", 60) == 60
+
+
+def test_hostile_queue_fields_through_define_clusters(marker: Path) -> None:
+    for field in ("partition", "project", "tmpdir", "memory", "walltime"):
+        with pytest.raises(UnsafeNameError, match=field):
+            define_clusters({"c": {"type": "slurm", "frontends": [{"hostname": "h"}],
+                                   "queues": {"q": {"cores": 1, field: f"a\n$(touch {marker})"}}}})
+    with pytest.raises(UnsafeNameError, match="job_extra_directives"):
+        define_clusters({"c": {"type": "slurm", "frontends": [{"hostname": "h"}],
+                               "queues": {"q": {"cores": 1, "job_extra_directives": [f"--x\n{marker}"]}}}})

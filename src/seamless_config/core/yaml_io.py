@@ -251,7 +251,7 @@ class _Builder:
                 "stops alias bombs. Write the values out, or use fewer nested aliases",
                 self.location(node),
             )
-        if depth > 2 * MAX_DEPTH:
+        if depth >= MAX_DEPTH:
             raise ConfigFileError(
                 f"nested deeper than {MAX_DEPTH} levels once aliases (*name) are expanded "
                 "(a fixed limit); flatten the structure",
