@@ -1,7 +1,7 @@
 """The hostile-input suite: every case a clear error naming file and line (or the argument).
 
-Cases come from ``corpus.py`` (files, API calls, ``seamless-init`` arguments,
-environment values). ``worker.py`` runs them under an address-space and CPU
+Cases come from ``hostile_corpus.py`` (files, API calls, ``seamless-init`` arguments,
+environment values). ``hostile_worker.py`` runs them under an address-space and CPU
 rlimit and an audit hook: the light cases in one process, each resource case
 (alias bombs, deep nesting, huge files, long lines) in its own. Per case:
 
@@ -31,9 +31,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
-import corpus  # noqa: E402
+import hostile_corpus as corpus  # noqa: E402
 
-WORKER = HERE / "worker.py"
+WORKER = HERE / "hostile_worker.py"
 HEAVY_TIMEOUT = 120  # seconds, generous: the machine is shared; the CPU rlimit bounds the work itself
 BATCH_TIMEOUT = 300
 
@@ -159,3 +159,9 @@ def test_seamless_init_as_a_process(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", script], cwd=proj, capture_output=True, text=True, timeout=120,
                           env=env | {"SEAMLESS_REMOTE_CLIENTS": "{not json"})
     assert proc.returncode == 0 and "SEAMLESS_REMOTE_CLIENTS is malformed" in proc.stderr
+    # A 1 MB comment line through the real CLI (main: 15-55 s, quadratic in ruamel's round-trip scanner;
+    # now about a second). The timeout is a generous bound, not a benchmark.
+    (proj / "seamless.yaml").write_text("- project: p\n# " + "x" * 1_000_000 + "\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-c", script, "-q"], cwd=proj, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]

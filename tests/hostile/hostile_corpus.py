@@ -2,7 +2,7 @@
 
 ``build(root)`` writes every file case into its own directory under *root*
 (``<case>/proj`` is the working directory, ``<case>/home`` is ``$HOME``) and
-returns JSON-able case descriptions for ``worker.py``; a path written
+returns JSON-able case descriptions for ``hostile_worker.py``; a path written
 ``~/x`` stands for ``$HOME/.seamless/x``. Payloads that would run
 code name the canary ``<root>/canary/pwned``: if any input were ever evaluated
 or handed to a shell, that file would appear.

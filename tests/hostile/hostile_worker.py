@@ -1,6 +1,6 @@
 """Run hostile cases in this process, under rlimits and an audit hook; one JSON line per case.
 
-    python worker.py CASES.json OUT.jsonl [CASE_ID ...]
+    python hostile_worker.py CASES.json OUT.jsonl [CASE_ID ...]
 
 The audit hook (PEP 578) counts, per case, every attempt to start a process,
 send a signal or open a socket ("launched"), every ``compile()`` of source
@@ -143,6 +143,18 @@ def _api(case: dict[str, Any], arg: Any) -> Any:
     return "accepted"
 
 
+def _peak_rss_kb() -> int:
+    """This process's peak resident set (VmHWM; ru_maxrss would include the parent's before exec)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def run_case(case: dict[str, Any], audit: Audit) -> dict[str, Any]:
     from seamless_config.errors import ConfigurationError
     from seamless_config.state import STATE
@@ -156,7 +168,7 @@ def run_case(case: dict[str, Any], audit: Audit) -> dict[str, Any]:
     # Parsed before the hook counts: literal_eval compiles the argument (which names the canary).
     arg = ast.literal_eval(case["args"]) if isinstance(case.get("args"), str) else None
     audit.reset()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = _peak_rss_kb()
     t0 = time.perf_counter()
     audit.active = True
     try:
@@ -182,7 +194,7 @@ def run_case(case: dict[str, Any], audit: Audit) -> dict[str, Any]:
         audit.active = False
         os.chdir("/")
     result["seconds"] = round(time.perf_counter() - t0, 4)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _peak_rss_kb()
     result["maxrss_growth_kb"], result["maxrss_kb"] = peak - before, peak
     result["launched"], result["executed"], result["writes"] = audit.launched, audit.executed, audit.writes
     return result
