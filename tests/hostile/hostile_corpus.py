@@ -286,6 +286,15 @@ def build(root: Path) -> list[Case]:
           "~/clusters.yaml": _cluster_text()}, expect_file="seamless.yaml")
     b.add("node-quote", "quote", files={"seamless.yaml": PROJECT_FILE + "- node: \"n1'\"\n",
           "~/clusters.yaml": _cluster_text()}, expect_file="seamless.yaml")
+    for n, (old, new) in enumerate([("  type: slurm\n", "  type: slurm\n  workers: 1000000000\n"),
+                                    ("      cores: 16\n", "      cores: -1\n"),
+                                    ("      maximum_jobs: 20\n", "      maximum_jobs: 1000000000000\n"),
+                                    ("      cores: 16\n", "      cores: 16\n      worker_threads: 0\n")]):
+        b.add(f"count-{n}", "counts", files={"seamless.yaml": PROJECT_FILE,
+              "~/clusters.yaml": _cluster_text().replace(old, new)}, expect_file="~/clusters.yaml")
+    b.add("inline-fork-bomb", "counts", files={"seamless.yaml": "- clusters:\n" + _indent(
+          "l:\n  type: local\n  workers: 100000\n  frontends:\n    - hostname: localhost\n", 4)
+          + "- cluster: l\n- execution: spawn\n"}, expect_file="seamless.yaml")
     b.add("long-project-name", "names", files={"seamless.yaml": "- project: " + "p" * 5000 + "\n"},
           expect_file="seamless.yaml")
     b.add("long-hostname", "names", files={"seamless.yaml": PROJECT_FILE,

@@ -410,3 +410,14 @@ def test_hostile_queue_fields_through_define_clusters(marker: Path) -> None:
     with pytest.raises(UnsafeNameError, match="job_extra_directives"):
         define_clusters({"c": {"type": "slurm", "frontends": [{"hostname": "h"}],
                                "queues": {"q": {"cores": 1, "job_extra_directives": [f"--x\n{marker}"]}}}})
+
+
+def test_counts_are_bounded(project: Project) -> None:
+    for line in ("maximum_jobs: 1000000000000", "worker_threads: 0", "processes: -2", "job_cores: 100001"):
+        path = _queue_file(project, line)
+        with pytest.raises(UnsafeNameError, match="out of range") as info:
+            project.load()
+        assert info.value.location is not None and (info.value.location.path, info.value.location.line) == (str(path), 8)
+    project.clusters_file(SLURM_QUEUE.replace("{line}", "").replace("  type: slurm\n", "  type: slurm\n  workers: 100000\n"))
+    with pytest.raises(UnsafeNameError, match="workers: 100000 is out of range; use a number up to 1,024"):
+        project.load()

@@ -11,8 +11,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from ..errors import Location, UnsafeNameError
+
+_T = TypeVar("_T")
 
 # Letters, digits, '_', '.', '-' and '+'; must start with a letter, digit or '_'.
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
@@ -280,8 +283,20 @@ _QUEUE_LIST_CHECKS: dict[str, Callable[[str, object, Location | None], object]] 
     "job_script_prologue": check_prologue_line,
 }
 _QUEUE_MAPPING_FIELDS = ("extra_dask_config", "dask_resources")
+# Counts: each is a number of processes, threads, cores or jobs that something will start.
+_QUEUE_COUNTS = ("cores", "job_cores", "processes", "worker_threads", "maximum_jobs")
+MAX_QUEUE_COUNT = 100_000
+MAX_LOCAL_WORKERS = 1024  # 'workers': local processes started by 'execution: spawn'
 
-Locate = Callable[..., "Location | None"]
+
+def check_count(kind: str, value: _T, location: Location | None = None, maximum: int = MAX_QUEUE_COUNT) -> _T:
+    """A whole number of things to start: at most *maximum* (a file must not fork-bomb the machine).
+
+    Lower bounds are the fields' own (``core/fields.py``).
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value > maximum:
+        raise UnsafeNameError(f"{kind}: {value} is out of range; use a number up to {maximum:,}", location)
+    return value
 
 
 def check_queue_fields(values: Mapping[str, object], locate: Locate, *, allow_shell: bool = True) -> None:
@@ -295,6 +310,8 @@ def check_queue_fields(values: Mapping[str, object], locate: Locate, *, allow_sh
             continue
         if key in _QUEUE_CHECKS:
             _QUEUE_CHECKS[key](key, value, locate(key))
+        elif key in _QUEUE_COUNTS:
+            check_count(key, value, locate(key))
         elif key in _QUEUE_LIST_CHECKS and isinstance(value, list):
             if key == "job_script_prologue" and not allow_shell:
                 raise UnsafeNameError(
@@ -312,7 +329,8 @@ def check_queue_fields(values: Mapping[str, object], locate: Locate, *, allow_sh
 
 
 def check_cluster_fields(values: Mapping[str, object], locate: Callable[[str], "Location | None"]) -> None:
-    """Cluster-level fields that reach a job script."""
+    """Cluster-level fields that reach a job script or start processes."""
     if values.get("memory_per_core_property_name") is not None:
         check_scheduler_name("memory_per_core_property_name", values["memory_per_core_property_name"],
                              locate("memory_per_core_property_name"))
+    check_count("workers", values.get("workers"), locate("workers"), MAX_LOCAL_WORKERS)
