@@ -379,7 +379,7 @@ def test_cluster_level_fields(project: Project) -> None:
         project.load()
     project.clusters_file(SLURM_QUEUE.replace("{line}", "").replace("  type: slurm\n", "  type: slurm\n  "
                           "default_queue: \"q'x\"\n"))
-    with pytest.raises(UnsafeNameError, match="default_queue"):
+    with pytest.raises(ConfigurationError, match="default_queue"):
         project.load()
 
 
@@ -415,7 +415,7 @@ def test_hostile_queue_fields_through_define_clusters(marker: Path) -> None:
 def test_counts_are_bounded(project: Project) -> None:
     for line in ("maximum_jobs: 1000000000000", "worker_threads: 0", "processes: -2", "job_cores: 100001"):
         path = _queue_file(project, line)
-        with pytest.raises(UnsafeNameError, match="out of range") as info:
+        with pytest.raises(ConfigurationError, match="out of range") as info:  # lower bounds: core/fields.py
             project.load()
         assert info.value.location is not None and (info.value.location.path, info.value.location.line) == (str(path), 8)
     project.clusters_file(SLURM_QUEUE.replace("{line}", "").replace("  type: slurm\n", "  type: slurm\n  workers: 100000\n"))

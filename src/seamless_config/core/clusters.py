@@ -139,7 +139,7 @@ def _queues(
         check_keys(data, QUEUE, f"queue '{queue_name}'", qhere, diags, display=lambda k: str(spelled.get(k, k)))
         values = check_fields(data, QUEUE, qhere, diags)
         diags.guard(lambda: check_queue_fields(  # what reaches the job script (names.py)
-            values, lambda key, *more: qhere.at(spelled.get(key, key), *more).location,
+            values, lambda key, *more: qhere.at(spelled.get(key) or key, *more).location,
             allow_shell=not _in_project_file(qhere)))
         template = diags.guard(lambda: check_value(Field("TEMPLATE", "string", ""), data.get("TEMPLATE"), qhere))
         origin = {k: str(queue_name) for k in values}

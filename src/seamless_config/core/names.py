@@ -299,6 +299,9 @@ def check_count(kind: str, value: _T, location: Location | None = None, maximum:
     return value
 
 
+Locate = Callable[..., "Location | None"]
+
+
 def check_queue_fields(values: Mapping[str, object], locate: Locate, *, allow_shell: bool = True) -> None:
     """Check the (type-checked) fields written for one queue; *locate(key[, index])* gives their position.
 
