@@ -206,11 +206,13 @@ class Diagnostics:
 
     problems: list[ConfigFileError] = field(default_factory=list)
     count: int = 0  # every problem added, duplicates included (callers compare it before/after)
+    _seen: set[tuple[str, str]] = field(default_factory=set, repr=False)  # linear dedupe (a file can hold ~10^4)
 
     def add(self, error: ConfigFileError) -> None:
         self.count += 1
         key = (str(error.location), error.reason)
-        if error.location is None or all((str(p.location), p.reason) != key for p in self.problems):
+        if error.location is None or key not in self._seen:
+            self._seen.add(key)
             self.problems.append(error)
 
     def guard(self, check: Callable[[], Any], default: Any = None) -> Any:
