@@ -132,10 +132,21 @@ def _requirements() -> list[str]:
 
 def change_stage() -> None:
     """(Re)activate the Seamless backends for the current selection."""
+    _activate(None)
+
+
+def _connections(report: Any) -> dict[str, dict[str, Any]]:
+    """What bring-up verified, per plan step (activation connects to exactly these)."""
+    if report is None:
+        return {}
+    return {o.service: o.connection for o in report.outcomes if o.connection is not None}
+
+
+def _activate(report: Any) -> None:
     from .activation import activate_backends
 
     with _state().lock:
-        activate_backends(_state().snapshot())
+        activate_backends(_state().snapshot(), _connections(report))
         _state().initialized = True
 
 
@@ -165,8 +176,7 @@ def init(*, workdir: Any = _UNSET) -> None:
 def _bring_up() -> None:
     from .orchestrator.bringup import bring_up_sync
 
-    bring_up_sync(_state().snapshot())
-    change_stage()
+    _activate(bring_up_sync(_state().snapshot()))
 
 
 async def ainit(*, workdir: Any = _UNSET) -> None:
@@ -183,8 +193,13 @@ async def aset_stage(stage: Optional[str] = None, substage: Optional[str] = None
     if _configure(stage, substage):
         from .orchestrator.bringup import bring_up
 
-        await bring_up(_state().snapshot())
-        change_stage()
+        report = await bring_up(_state().snapshot())
+        from .activation import aactivate_backends
+
+        # In a worker thread: the seamless-remote activations and the Dask client block.
+        await aactivate_backends(_state().snapshot(), _connections(report))
+        with _state().lock:
+            _state().initialized = True
 
 
 async def aset_substage(substage: Optional[str] = None) -> None:
