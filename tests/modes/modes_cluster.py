@@ -8,6 +8,7 @@ and its ``distributed.LocalCluster`` run on this machine, no ``hostname``).
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -73,6 +74,8 @@ def write_modes_project(
             "network_interface": "127.0.0.1",
             "port_start": ports[backend][0], "port_end": ports[backend][1],
         }
+        if backend == "jobserver":
+            frontend["jobserver"]["conda"] = ""  # no conda on this host (0.3.2 requires the key)
     definition: dict[str, Any] = {"type": "local", "tunnel": False, "workers": workers, "frontends": [frontend]}
     if backend == "daskserver":
         queue: dict[str, Any] = {"walltime": "00:30:00", "memory": "2GB", "cores": 1, "maximum_jobs": workers}
@@ -88,7 +91,8 @@ def write_modes_project(
         profile.append({"persistent": False})
     profile.extend(extra_commands)
     project_cmds: list[Any] = [{"project": project}] if persistent else []
-    (project_dir / "seamless.yaml").write_text(_yaml_list(project_cmds))
+    if project_cmds:
+        (project_dir / "seamless.yaml").write_text(_yaml_list(project_cmds))
     (project_dir / "seamless.profile.yaml").write_text(_yaml_list(profile))
     return LocalClusterProject(
         root=root, home=home, project_dir=project_dir, bufferdir=bufferdir, database_dir=database_dir,
@@ -96,4 +100,34 @@ def write_modes_project(
     )
 
 
-__all__ = ["MODES_PORTS", "write_modes_project", "stop_services", "LocalClusterProject"]
+__all__ = ["MODES_PORTS", "write_modes_project", "stop_services", "LocalClusterProject", "run_bounded",
+           "unwritten_promises"]
+
+
+# --------------------------------------------------------------------------- a run that would hang
+
+_PROMISE = re.compile(r'"PUT /promise/([0-9a-f]{64}) HTTP')
+_WRITTEN = re.compile(r'"PUT /([0-9a-f]{64}) HTTP/[0-9.]+" 20[01]')
+
+
+def unwritten_promises(proj: LocalClusterProject) -> list[str]:
+    """Checksums the hashserver was promised (``PUT /promise/<cs>``) but never received."""
+    text = "".join(p.read_text(errors="replace") for p in proj.server_dir.glob("hashserver-*.log"))
+    written = set(_WRITTEN.findall(text))
+    return sorted(set(_PROMISE.findall(text)) - written)
+
+
+def run_bounded(proj: LocalClusterProject, script: Path, *args: str, timeout: float = 90.0) -> Any:
+    """``proj.run_script`` whose timeout says which service waited for what (never a silent hang)."""
+    try:
+        return proj.run_script(script, *args, timeout=timeout)
+    except AssertionError as exc:
+        if "did not finish" not in str(exc):
+            raise
+        missing = unwritten_promises(proj)
+        waited = (
+            f"the hashserver was promised {len(missing)} buffer(s) that never arrived ({', '.join(m[:12] for m in missing)}); "
+            "the job backend waits for them"
+            if missing else "no missing buffer on the hashserver: the job backend did not answer"
+        )
+        raise AssertionError(f"{exc}\n=> {waited}\n{proj.diagnostics()}") from None
