@@ -60,6 +60,9 @@ def set_remote_clients(clients: dict[str, list[dict[str, Any]]], in_remote: bool
     """
     from seamless_remote import buffer_remote, database_remote
 
+    from .upstream_fixes import apply_all
+
+    apply_all()  # a worker with forwarded clients runs transformations too
     with _state().lock:
         if _state().initialized:
             raise RuntimeError("set_remote_clients() must be called before init()")
@@ -174,4 +177,4 @@ def _dask_client_from_env() -> None:
         client = Client(address, timeout="10s", set_as_default=False)
         set_seamless_dask_client(SeamlessDaskClient(client, worker_plugin_workers=workers))
     except Exception:
-        return
+        _LOG.warning("could not connect to $SEAMLESS_DASK_SCHEDULER", exc_info=True)
