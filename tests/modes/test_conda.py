@@ -1,7 +1,7 @@
 """conda: absent, ``null`` and ``""`` all mean "run without conda", for every service and queue.
 
-A named environment on a host without conda fails with a message naming the host, the
-service and the environment. (The real-engine daskserver test runs a queue *without*
+A named environment on a host without conda fails before anything is launched, with a
+message naming the host, the service and the environment. (The real-engine daskserver test runs a queue *without*
 ``conda``, which seamless-remote 0.4.0 alone would reject with a bare AssertionError:
 see docs/upstream-issues.md.)
 """
@@ -83,4 +83,6 @@ def test_named_conda_env_on_a_host_without_conda(modes_project: Callable[..., Lo
     assert dask["status"] == "failed"
     for word in ("daskserver", "'seamless-dask'", "conda", "localhost"):
         assert word in dask["reason"], dask["reason"]
-    assert not any(s["meta"]["service"] == "daskserver" for s in proj.server_states().values())
+    others = [s for s in report["services"] if s["service"] != "daskserver"]
+    assert others and all(s["status"] == "skipped" for s in others), others
+    assert proj.server_states() == {}, "something was launched before the conda check failed"

@@ -7,7 +7,7 @@ from typing import Any
 
 import anyio
 
-from ..errors import ServiceError
+from ..errors import ConnectionFailedError, ServiceError
 from .plan import Plan, Step
 from .report import Report, ServiceOutcome
 
@@ -34,6 +34,35 @@ def _short_reason(reason: str, tail: str | None) -> tuple[str, str | None]:
 def _last_line(text: str | None) -> str | None:
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
     return lines[-1] if lines else None
+
+
+async def _conda_preflight(plan: Plan, pool: Any, timeout: float) -> dict[str, ServiceOutcome]:
+    """Check every named conda environment of *plan* on its host, concurrently; the failures by step."""
+    from ..remote.launcher import check_conda
+
+    refused: dict[str, ServiceOutcome] = {}
+
+    async def check(step: Step, conf: dict[str, Any]) -> None:
+        try:
+            await check_conda(conf, pool=pool, timeout=min(timeout, 60.0))
+        except ConnectionFailedError:
+            return  # the step itself reports an unreachable host, as without conda
+        except ServiceError as exc:
+            refused[step.name] = ServiceOutcome(step.name, exc.host or step.host, "failed",
+                                                reason=exc.reason or str(exc))
+        except TimeoutError:
+            refused[step.name] = ServiceOutcome(step.name, step.host, "failed",
+                                                reason="timed out checking its conda environment")
+
+    async with anyio.create_task_group() as tg:
+        for step in plan.steps:
+            try:
+                conf = step.build({})
+            except Exception:  # reported by the step itself when it runs
+                continue
+            if conf.get("conda"):
+                tg.start_soon(check, step, conf)
+    return refused
 
 
 async def run_plan(
@@ -127,9 +156,19 @@ async def run_plan(
         finally:
             done[step.name].set()
 
-    async with anyio.create_task_group() as tg:
+    refused = await _conda_preflight(plan, pool, timeout)
+    if refused:  # a named conda environment is missing: launch nothing at all
         for step in plan.steps:
-            tg.start_soon(run_step, step)
+            outcome = refused.get(step.name)
+            if outcome is None:
+                outcome = ServiceOutcome(step.name, step.host, "skipped",
+                                         reason=f"not started: {', '.join(refused)} cannot run (conda)")
+            outcomes[step.name] = outcome
+            note(step.name, outcome.status, outcome.reason or "")
+    else:
+        async with anyio.create_task_group() as tg:
+            for step in plan.steps:
+                tg.start_soon(run_step, step)
     return Report(
         tuple(outcomes[s.name] for s in plan.steps),
         anyio.current_time() - start,

@@ -522,6 +522,18 @@ def _message(line: str) -> dict[str, Any] | None:
     return message if isinstance(message, dict) and "event" in message else None
 
 
+async def check_conda(conf: Mapping[str, Any], *, pool: ConnectionPool, timeout: float) -> None:
+    """Raise ``ServiceError`` if *conf* names a conda environment its host lacks (checked before any launch)."""
+    cfg = LaunchConfig.from_mapping(conf)
+    if not cfg.conda_env:
+        return
+    async with HealthChecker() as health:
+        run = _Run(cfg, pool, health, None, anyio.current_time() + timeout)
+        with anyio.fail_after(timeout):
+            server = await run.connect()
+            await server.ensure_conda_env(cfg.conda_env, service=cfg.service_name)
+
+
 async def ensure_service(
     conf: Mapping[str, Any],
     *,
