@@ -165,7 +165,6 @@ def cm_project(project_factory, sshd):  # type: ignore[no-untyped-def]  # noqa: 
 
 def test_user_controlmaster_one_connection_for_everything(cm_project: OrchProject, sshd) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     from sshd import accepted_connections
-    from upstream_races import skip_if_abandoned_upload
 
     proj = cm_project
     before = accepted_connections(sshd)
@@ -180,7 +179,6 @@ def test_user_controlmaster_one_connection_for_everything(cm_project: OrchProjec
     assert proj.ssh_tunnel_pids() == [], "no `ssh -L` process: the tunnels are forwards on the master"
 
     run = proj.run_script("add_over_cm.py", TRANSFORMATION)
-    skip_if_abandoned_upload(run.returncode, proj.server_home / ".remote-http-launcher" / "server")
     assert run.returncode == 0, run.describe()
     assert run.tagged("ORCH-RESULT")["result"] == 42
 
