@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .processes import start_ticks
+
 HELPER = "rhl-launch-service"
 _VALUED = {"--key", "--workdir", "--conda-env", "--network-interface", "--parameters", "--meta"}
 
@@ -119,6 +121,9 @@ def write_starting_state(request: LaunchRequest, server_dir: Path, spawned: Spaw
         "pid": spawned.pid,
         "status": "starting",
     }
+    ticks = start_ticks(spawned.pid)
+    if ticks is not None:  # lets the PID guard (processes.py) tell this process from a recycled PID
+        data["pid_start_ticks"] = ticks
     if request.network_interface is not None:
         data["network_interface"] = request.network_interface
     if request.parameters is not None:

@@ -1,5 +1,7 @@
-"""The server side of the launcher protocol on one host.
+"""The starter: the launching side of the launcher protocol on one host (launch, wait for start, conda).
 
+It sits on the host's state store (``state_store.StateStore``: list, read,
+remove, logs, identity-checked stop), which the service commands use alone.
 State lives in ``<base>/server/<key>.json`` (written by ``rhl-launch-service``
 and then by the service itself) with the log next to it. ``LocalServerSide``
 reads those files in-process and runs the helpers as subprocesses;
@@ -20,6 +22,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+import logging
 
 import anyio
 
@@ -30,7 +33,10 @@ from .local_launch import LaunchRequest, launch_locally, spawn_service, write_st
 from .host_scripts import LOCK_SCRIPT, WATCH_SCRIPT
 from .hosts import CommandResult, Host, LocalHost, SSHHost, local_env
 from .launch_config import CONFIG_DIR_ENV, DEFAULT_SERVER_DIR, helper_base_directory
-from .processes import pid_alive
+from .processes import command_matches, pid_alive, process_info, signal_guarded
+from .state_store import StateStore
+
+logger = logging.getLogger("seamless_config.remote.server_side")
 
 STATE_POLL_INTERVAL = 0.02
 REMOTE_STATE_POLL_INTERVAL = 0.03
@@ -70,11 +76,11 @@ def _with_parameters(argv: Sequence[str], parameters: dict[str, Any]) -> list[st
     return head + ["--parameters", json.dumps(parameters)] + tail
 
 
-def _terminate(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
+def _terminate(pid: int, argv: Sequence[str]) -> None:
+    """SIGTERM our own just-spawned service, if the PID still runs it."""
+    info = process_info(pid)
+    if info is not None and command_matches(shlex.join(argv), info.argv):
+        signal_guarded(info, signal.SIGTERM)
 
 
 class ServerSide(ABC):
@@ -84,10 +90,18 @@ class ServerSide(ABC):
 
     def __init__(self, health: HealthChecker) -> None:
         self.health = health
+        self._store: StateStore | None = None
 
     @property
     def label(self) -> str:
         return self.host.label
+
+    @property
+    def store(self) -> StateStore:
+        """The host's state store (what the service commands use)."""
+        if self._store is None:
+            self._store = StateStore(self.host)
+        return self._store
 
     # -- primitives --------------------------------------------------------
 
@@ -188,8 +202,10 @@ class ServerSide(ABC):
             )
 
     async def stop(self, key: str) -> None:
-        """Stop the service of ``key`` (``rhl-stop``: SIGINT, SIGTERM, SIGKILL)."""
-        await self.helper(["rhl-stop", key], timeout=STOP_TIMEOUT)
+        """Stop the service of ``key`` (SIGINT, SIGTERM, SIGKILL), only if its PID is still that service."""
+        for outcome in await self.store.stop([key]):
+            if outcome.get("outcome") == "pid reused":
+                logger.warning("%s: %s: %s; left alone", self.label, key, outcome.get("detail"))
 
     async def verify_port(self, host: str, port: int) -> bool:
         result = await self.helper(["rhl-verify-port", host, str(port)])
@@ -290,7 +306,7 @@ class LocalServerSide(ServerSide):
             parameters = await late()
         except BaseException:
             with anyio.CancelScope(shield=True):
-                _terminate(spawned.pid)
+                _terminate(spawned.pid, spawned.argv)
             raise
         if not pid_alive(spawned.pid):  # it gave up waiting: start it the usual way
             request = LaunchRequest.from_argv(_with_parameters(argv, parameters))
@@ -356,10 +372,7 @@ class LocalServerSide(ServerSide):
         return True
 
     async def remove_state(self, key: str) -> None:
-        try:
-            (self.server_dir / f"{key}.json").unlink()
-        except FileNotFoundError:
-            pass
+        await self.store.remove([key], force=True)
 
     def default_log_path(self, key: str) -> str:
         return str(self.server_dir / f"{key}.log")
@@ -460,7 +473,7 @@ class SSHServerSide(ServerSide):
         return result.stderr.strip() or f"rhl-handshake exit code {result.returncode}"
 
     async def remove_state(self, key: str) -> None:
-        await self.helper(["rhl-rm", key, "--server"])
+        await self.store.remove([key], force=True)
 
     def default_log_path(self, key: str) -> str:
         server_dir = self._server_dir or DEFAULT_SERVER_DIR
