@@ -119,3 +119,10 @@ class AuthenticationRefusedError(SSHError):
 
 class HostUnreachableError(SSHError):
     """No SSH server answered (refused, timed out, unknown name) within the connect timeout."""
+
+
+# -- service management (seamless-service-*) ---------------------------------------------
+
+
+class ServiceManagementError(ServiceError):
+    """A service command was refused or could not be done (e.g. clear of a running service); names host and service."""
