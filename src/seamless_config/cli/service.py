@@ -31,6 +31,7 @@ MODE: Any = typer.Option("rw", "--mode", help="ro or rw (storage services).")
 QUEUE: Any = typer.Option(None, "--queue")
 FRONTEND: Any = typer.Option(None, "--frontend-name", help="The frontend (its hostname) of a multi-frontend cluster.")
 JSON: Any = typer.Option(False, "--json", help="Machine-readable output on stdout.")
+CONNECT_TIMEOUT: Any = typer.Option(10.0, "--connect-timeout", help="Give up on an SSH frontend after this many seconds.")
 
 
 def _query(service: Optional[str], cluster: Optional[str], project: Optional[str], subproject: Optional[str],
@@ -103,7 +104,7 @@ def ps_command(
     all_clusters: bool = typer.Option(False, "--all-clusters", help="Every defined cluster, concurrently."),
     status: Optional[str] = typer.Option(None, "--status", help="Only rows with this process status."),
     persistent: bool = typer.Option(False, "--persistent", help="Add buffer/database directories per project/stage."),
-    as_json: bool = JSON,
+    as_json: bool = JSON, connect_timeout: float = CONNECT_TIMEOUT,
     service: Optional[str] = SERVICE, cluster: Optional[str] = CLUSTER, project: Optional[str] = PROJECT,
     subproject: Optional[str] = SUBPROJECT, stage: Optional[str] = STAGE, substage: Optional[str] = SUBSTAGE,
     mode: str = MODE, queue: Optional[str] = QUEUE, frontend_name: Optional[str] = FRONTEND,
@@ -127,7 +128,8 @@ def ps_command(
         side = "client" if client else "server" if server else "all" if all_clusters else "auto"
         if side == "server" and cluster is None:
             return fail("seamless-service-ps", "--server requires --cluster", EXIT_USAGE, as_json=as_json)
-        rows, failures = _run(lambda: api.ps(query, side=side, status=status, persistent=persistent))
+        rows, failures = _run(lambda: api.ps(query, side=side, status=status, persistent=persistent,
+                                                 connect_timeout=connect_timeout))
         error_rows = [{"service": None, "cluster": f.cluster, "project": None, "stage": None, "process": None,
                        "port": None, "persistent": None, "size": None, "key": None, "mode": None,
                        "host": f.host, "error": f.message} for f in failures]
@@ -252,7 +254,7 @@ def stop_command(
     subproject: Optional[str] = SUBPROJECT, stage: Optional[str] = STAGE, substage: Optional[str] = SUBSTAGE,
     mode: str = MODE, queue: Optional[str] = QUEUE, frontend_name: Optional[str] = FRONTEND,
     grace: float = typer.Option(5.0, "--grace", help="Seconds between SIGINT, SIGTERM and SIGKILL."),
-    as_json: bool = JSON, _version: Optional[bool] = VERSION_OPTION,
+    as_json: bool = JSON, connect_timeout: float = CONNECT_TIMEOUT, _version: Optional[bool] = VERSION_OPTION,
 ) -> None:
     """Stop one service (--service), every service of a cluster (--cluster), or this configuration's.
 
@@ -266,7 +268,7 @@ def stop_command(
         from ..services import api
 
         query = _query(service, cluster, project, subproject, stage, substage, mode, queue, frontend_name)
-        return _report("seamless-service-stop", _run(lambda: api.stop(query, grace=grace)), as_json)
+        return _report("seamless-service-stop", _run(lambda: api.stop(query, grace=grace, connect_timeout=connect_timeout)), as_json)
 
     raise typer.Exit(guarded("seamless-service-stop", as_json, action))
 

@@ -35,12 +35,15 @@ class OpError(Exception):
     """A refused or failed operation; the message says why."""
 
 
-def base_dir() -> Path:
-    return Path(os.environ.get("REMOTE_HTTP_LAUNCHER_DIR", "~/.remote-http-launcher")).expanduser()
+def base_dir(request: dict[str, Any] | None = None) -> Path:
+    """The launcher directory: the request's ``base`` (tests), ``$REMOTE_HTTP_LAUNCHER_DIR``, ``~/.remote-http-launcher``."""
+    explicit = (request or {}).get("base")
+    raw = explicit if isinstance(explicit, str) else os.environ.get("REMOTE_HTTP_LAUNCHER_DIR", "~/.remote-http-launcher")
+    return Path(raw).expanduser()
 
 
-def server_dir() -> Path:
-    return base_dir() / "server"
+def server_dir(request: dict[str, Any] | None = None) -> Path:
+    return base_dir(request) / "server"
 
 
 def _key(key: Any) -> str:
@@ -94,12 +97,12 @@ def _row(key: str, data: dict[str, Any] | None, mtime: float | None, check: bool
     return row
 
 
-def op_server_dir(_request: dict[str, Any]) -> Any:
-    return str(server_dir())
+def op_server_dir(request: dict[str, Any]) -> Any:
+    return str(server_dir(request))
 
 
 def op_list(request: dict[str, Any]) -> Any:
-    directory = server_dir()
+    directory = server_dir(request)
     rows = []
     paths = sorted(directory.glob("*.json")) if directory.is_dir() else []
     for path in paths:
@@ -110,7 +113,7 @@ def op_list(request: dict[str, Any]) -> Any:
 
 def op_read(request: dict[str, Any]) -> Any:
     key = _key(request.get("key"))
-    path = server_dir() / f"{key}.json"
+    path = server_dir(request) / f"{key}.json"
     data, mtime = _read(path)
     if data is None:
         return None
@@ -124,7 +127,7 @@ def op_stop(request: dict[str, Any]) -> Any:
     results: list[dict[str, Any]] = []
     for raw in request.get("keys", []):
         key = _key(raw)
-        path = server_dir() / f"{key}.json"
+        path = server_dir(request) / f"{key}.json"
         data, mtime = _read(path)
         if data is None:
             results.append({"key": key, "outcome": "missing", "detail": "no state file"})
@@ -146,7 +149,7 @@ def op_remove(request: dict[str, Any]) -> Any:
     results: list[dict[str, Any]] = []
     for raw in request.get("keys", []):
         key = _key(raw)
-        path = server_dir() / f"{key}.json"
+        path = server_dir(request) / f"{key}.json"
         data, mtime = _read(path)
         if data is None:
             results.append({"key": key, "outcome": "missing"})
@@ -163,13 +166,13 @@ def op_remove(request: dict[str, Any]) -> Any:
     return results
 
 
-def _log_path(key: str) -> Path:
-    return server_dir() / f"{key}.log"
+def _log_path(key: str, request: dict[str, Any] | None = None) -> Path:
+    return server_dir(request) / f"{key}.log"
 
 
 def op_log(request: dict[str, Any]) -> dict[str, Any]:
     key = _key(request.get("key"))
-    path = _log_path(key)
+    path = _log_path(key, request)
     try:
         data = path.read_bytes()
     except OSError:
@@ -297,10 +300,10 @@ def _clear_targets(service: str, workdir: Path) -> list[Path]:
     return targets
 
 
-def _running_users(workdir: Path, service: str) -> list[dict[str, Any]]:
+def _running_users(workdir: Path, service: str, request: dict[str, Any]) -> list[dict[str, Any]]:
     """The state rows of running services whose data directory is ``workdir``."""
     users = []
-    for row in op_list({"check": True}):
+    for row in op_list({"check": True, "base": request.get("base")}):
         if not row.get("live"):
             continue
         if (row.get("meta") or {}).get("service", service) != service and not str(row["key"]).startswith(service):
@@ -328,13 +331,14 @@ def op_clear(request: dict[str, Any]) -> Any:
         raise OpError(f"refusing to clear a system directory ({workdir})")
     if workdir == root or root not in workdir.parents:
         raise OpError(f"{workdir} is not a project/stage directory inside {root}")
-    users = _running_users(workdir, service)
+    users = _running_users(workdir, service, request)
     stopped = []
     if users and not request.get("dry_run"):
         if not request.get("stop"):
             keys = ", ".join(str(u["key"]) for u in users)
             raise OpError(f"{service} is running on {workdir} ({keys}); stop it first or pass --force")
-        stopped = op_stop({"keys": [u["key"] for u in users], "grace": request.get("grace", 5.0)})
+        stopped = op_stop({"keys": [u["key"] for u in users], "grace": request.get("grace", 5.0),
+                           "base": request.get("base")})
         if any(s["outcome"] not in ("stopped", "kill required", "not running") for s in stopped):
             raise OpError(f"could not stop {service} on {workdir}: {stopped}")
     targets = _clear_targets(service, workdir)

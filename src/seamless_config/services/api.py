@@ -224,7 +224,7 @@ def _merge(rows: list[PsRow], new: PsRow) -> list[PsRow]:
 
 async def ps(
     query: ServiceQuery = ServiceQuery(), *, side: str = "auto", status: str | None = None,
-    persistent: bool = False, pool: ConnectionPool | None = None,
+    persistent: bool = False, pool: ConnectionPool | None = None, connect_timeout: float = CONNECT_TIMEOUT,
 ) -> tuple[list[PsRow], list[HostFailure]]:
     """Rows of ``seamless-service-ps``. ``side``: "client", "server" (needs a cluster), "all" (every cluster), "auto"."""
     rows: list[PsRow] = []
@@ -267,7 +267,7 @@ async def ps(
                 spec = _persistent_spec(service, root)
                 specs_by_host.setdefault(host, []).append((name, spec))
                 by_host.setdefault(host, [])
-    async with open_hosts(pool) as hosts:
+    async with open_hosts(pool, connect_timeout=connect_timeout) as hosts:
 
         async def work(host: str | None) -> list[PsRow]:
             store = await hosts.store(host)
@@ -400,9 +400,10 @@ async def _targets_by_host(query: ServiceQuery, hosts: Hosts) -> tuple[dict[str 
     return grouped, failures
 
 
-async def stop(query: ServiceQuery, *, pool: ConnectionPool | None = None, grace: float = 5.0) -> list[KeyOutcome]:
+async def stop(query: ServiceQuery, *, pool: ConnectionPool | None = None, grace: float = 5.0,
+               connect_timeout: float = CONNECT_TIMEOUT) -> list[KeyOutcome]:
     """Stop one service, a cluster's services, or the current configuration's; identity-checked, state kept."""
-    async with open_hosts(pool) as hosts:
+    async with open_hosts(pool, connect_timeout=connect_timeout) as hosts:
         grouped, outcomes = await _targets_by_host(query, hosts)
 
         async def stop_on(host: str | None) -> list[KeyOutcome]:
