@@ -24,6 +24,7 @@ def svc(proj: OrchProject, name: str, *args: str, env: dict[str, str] | None = N
     start = time.monotonic()
     done = subprocess.run(argv, cwd=cwd or proj.project_dir, env=env or proj.env, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=timeout)
+    print(f"{time.monotonic() - start:6.2f}s {name} {args}")
     return Run(argv, done.returncode, done.stdout, done.stderr, time.monotonic() - start)
 
 
@@ -33,7 +34,7 @@ def json_lines(run: Run) -> list[dict[str, Any]]:
 
 def put_buffer(port: int, data: bytes) -> str:
     """Store *data* in the hashserver on 127.0.0.1:*port*; its checksum."""
-    checksum = hashlib.sha3_256(data).hexdigest()
+    checksum = hashlib.sha256(data).hexdigest()  # the hashserver's default algorithm
     request = urllib.request.Request(f"http://127.0.0.1:{port}/{checksum}", data=data, method="PUT")
     with urllib.request.urlopen(request, timeout=20) as response:
         assert response.status in (200, 201), response.status

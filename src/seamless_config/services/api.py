@@ -426,10 +426,10 @@ async def stop(query: ServiceQuery, *, pool: ConnectionPool | None = None, grace
 async def rm(query: ServiceQuery, *, pool: ConnectionPool | None = None, client: bool = True, server: bool = True,
              stop_first: bool = False) -> list[KeyOutcome]:
     """Remove state JSON (logs kept); a running service is refused unless ``stop_first``."""
-    if stop_first and server:
-        await stop(query, pool=pool)
     outcomes: list[KeyOutcome] = []
     async with open_hosts(pool) as hosts:
+        if stop_first and server:
+            await stop(query, pool=hosts.pool)
         grouped, failures = await _targets_by_host(query, hosts)
         outcomes += failures
         if server:
