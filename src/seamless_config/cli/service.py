@@ -71,6 +71,7 @@ def resolve_command(
     service: Optional[str] = SERVICE, cluster: Optional[str] = CLUSTER, project: Optional[str] = PROJECT,
     subproject: Optional[str] = SUBPROJECT, stage: Optional[str] = STAGE, substage: Optional[str] = SUBSTAGE,
     mode: str = MODE, queue: Optional[str] = QUEUE, frontend_name: Optional[str] = FRONTEND,
+    workdir: Optional[str] = typer.Option(None, "--workdir", help="Read the configuration of this directory."),
     _version: Optional[bool] = VERSION_OPTION,
 ) -> None:
     """Print one JSON object: key, ssh_hostname, workdir, log_path and the meta fields. No side effects.
@@ -84,8 +85,10 @@ def resolve_command(
 
         if service is None:
             return fail("seamless-service-resolve", f"--service is required ({_SERVICES})", EXIT_USAGE, as_json=True)
-        target = resolve_target(_query(service, cluster, project, subproject, stage, substage, mode, queue,
-                                       frontend_name))
+        from dataclasses import replace
+
+        query = _query(service, cluster, project, subproject, stage, substage, mode, queue, frontend_name)
+        target = resolve_target(replace(query, workdir=workdir))
         emit_json(target.as_json())
         return EXIT_OK
 
