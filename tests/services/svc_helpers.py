@@ -55,3 +55,35 @@ def tree_digest(root: Path) -> dict[str, str]:
 
 def start_sleep() -> subprocess.Popen[bytes]:
     return subprocess.Popen(["sleep", "300"], stdin=subprocess.DEVNULL)
+
+
+def alias_config(sshd: Any, root: Path, aliases: list[str], blackhole: tuple[str, int] | None = None) -> tuple[Path, Path]:
+    """An ssh_config with *aliases* of the test sshd (and a *blackhole* alias: TCP that never answers).
+
+    Returns (config path, bin dir with an ``ssh`` wrapper that reads it), so that
+    asyncssh (SEAMLESS_SSH_CONFIG) and OpenSSH subprocesses (the reference) agree.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    base = sshd.config_path.read_text()
+    start = base.index(f"Host {sshd.alias} ")
+    body = base[start:].split("\n", 1)[1]
+    text = f"Host {sshd.alias} {' '.join(aliases)}\n{body}"
+    if blackhole is not None:
+        name, port = blackhole
+        text += (f"\nHost {name}\n    HostName 127.0.0.1\n    Port {port}\n    BatchMode yes\n"
+                 f"    ConnectTimeout 3\n    StrictHostKeyChecking no\n    UserKnownHostsFile /dev/null\n")
+    config = root / "ssh_config"
+    config.write_text(text)
+    bindir = root / "bin"
+    bindir.mkdir(exist_ok=True)
+    wrapper = bindir / "ssh"
+    wrapper.write_text(f'#!/bin/sh\nexec /usr/bin/ssh -F {config} "$@"\n')
+    wrapper.chmod(0o755)
+    return config, bindir
+
+
+def ssh_clusters(aliases: list[str], tunnel: bool = False) -> dict[str, Any]:
+    """One cluster per alias (``fe-<alias>``), its frontend ``hostname: <alias>`` only (no ssh_hostname)."""
+    return {f"fe-{alias}": {"type": "local", "tunnel": tunnel, "workers": 1,
+                            "frontends": [{"hostname": alias, "hashserver": {"bufferdir": "/tmp/unused-buffers"}}]}
+            for alias in aliases}
