@@ -44,34 +44,8 @@ cat > "$project/seamless.profile.yaml" <<YAML
 YAML
 
 stop_services() {
-    python3 - "$HOME" <<'PY'
-import json, os, signal, sys, time
-from pathlib import Path
-pids = []
-for f in (Path(sys.argv[1]) / ".remote-http-launcher" / "server").glob("*.json"):
-    try:
-        pid = int(json.loads(f.read_text()).get("pid") or 0)
-    except (ValueError, OSError):
-        continue
-    if pid > 0:
-        pids.append(pid)
-for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-    for pid in pids:
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
-    deadline = time.time() + 5
-    while time.time() < deadline:
-        pids = [p for p in pids if os.path.exists(f"/proc/{p}") and
-                not open(f"/proc/{p}/stat").read().split(") ")[1].startswith("Z")]
-        if not pids:
-            break
-        time.sleep(0.05)
-    if not pids:
-        break
-print("demo: services stopped")
-PY
+    # Identity-checked SIGINT -> SIGTERM -> SIGKILL of this cluster's services (state kept, marked stale)
+    (cd "$project" && seamless-service-stop --cluster local) && echo "demo: services stopped"
 }
 if [ -z "${KEEP:-}" ]; then trap stop_services EXIT; fi
 

@@ -356,13 +356,6 @@ def _escalate(pids: Sequence[int], timeout: float, first: signal.Signals = signa
     return alive
 
 
-def _is_service_of(pid: int, home: Path, key: str) -> bool:
-    """Does *pid* run with ``--status-file <home>/.remote-http-launcher/server/<key>.json``?"""
-    cmd = _cmdline(pid)
-    suffix = f".remote-http-launcher/server/{key}.json"
-    return f"{home}/{suffix}" in cmd or f"~/{suffix}" in cmd
-
-
 @dataclass
 class StopReport:
     signalled: dict[str, int] = field(default_factory=dict)  # key -> pid of a running service we stopped
@@ -373,23 +366,35 @@ class StopReport:
 def stop_services(home: Path, *, timeout: float = 15.0, extra_pids: Sequence[int] = ()) -> StopReport:
     """Stop every service launched with HOME=*home*, by the PID in its server state JSON.
 
-    A PID is only signalled if the process's command line names that service's
-    own status file (which lives under *home*), so a recycled PID is never hit.
-    Children of a service that outlive it (jobserver workers, multiprocessing's
-    resource tracker) are stopped by PID too. Every wait is bounded by *timeout*.
+    The services are stopped with the package's own state store
+    (``seamless_config.remote.state_store``): a PID is signalled only if it is
+    still the recorded service (command line and start time), so a recycled
+    PID is never hit. Children of a service that outlive it (jobserver workers,
+    multiprocessing's resource tracker) are stopped by PID too, only if they
+    are still the same processes. Every wait is bounded by *timeout*.
     """
+    import anyio
+
+    from seamless_config.remote.hosts import LocalHost
+    from seamless_config.remote.state_store import StateStore
+
     report = StopReport()
-    main: list[int] = []
-    for key, state in read_server_states(home).items():
-        pid = state.get("pid")
-        if not isinstance(pid, int) or not pid_alive(pid) or not _is_service_of(pid, home, key):
+    states = read_server_states(home)
+    live = {key: state["pid"] for key, state in states.items()
+            if isinstance(state.get("pid"), int) and pid_alive(state["pid"])}
+    children = {c: _cmdline(c) for p in list(live.values()) + list(extra_pids) for c in _descendants(p)}
+    store = StateStore(LocalHost(), base=str(home / ".remote-http-launcher"))
+    grace = max(timeout / 3, 0.5)
+    outcomes = anyio.run(lambda: store.stop(sorted(states), grace=grace)) if states else []
+    for outcome in outcomes:
+        key = outcome["key"]
+        if outcome["outcome"] in ("stopped", "kill required"):
+            report.signalled[key] = live[key]
+        else:
+            pid = states.get(key, {}).get("pid")
             report.not_running[key] = pid if isinstance(pid, int) else None
-            continue
-        report.signalled[key] = pid
-        main.append(pid)
-    main.extend(p for p in extra_pids if pid_alive(p))
-    children = {c: _cmdline(c) for p in main for c in _descendants(p)}
-    survivors = _escalate(main, timeout)
+    survivors = [pid for key, pid in report.signalled.items() if pid_alive(pid)]
+    survivors += _escalate([p for p in extra_pids if pid_alive(p)], timeout)
     # Children left behind: stop them only if they are still the same processes.
     leftover = _wait_gone([c for c, cmd in children.items() if pid_alive(c) and _cmdline(c) == cmd], 1.0)
     survivors += _escalate([c for c in leftover if _cmdline(c) == children[c]], min(timeout, 6.0), first=signal.SIGTERM)

@@ -44,8 +44,10 @@ def host_script() -> str:
 class StateStore:
     """Launcher state on one host (``host.is_local``: this machine)."""
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: Host, *, base: str | None = None) -> None:
+        """*base*: another launcher directory than the host's default (tests of a foreign HOME)."""
         self.host = host
+        self.base = base
         self._server_dir: str | None = None
 
     @property
@@ -55,6 +57,8 @@ class StateStore:
     async def call(self, op: str, *, timeout: float = OP_TIMEOUT, **arguments: Any) -> Any:
         """Run one store operation; raises ServiceError if the host refuses or fails it."""
         request = {"op": op, **arguments}
+        if self.base is not None:
+            request["base"] = self.base
         answer: Any
         if self.host.is_local:
             answer = await anyio.to_thread.run_sync(store_ops.execute, request)
