@@ -393,7 +393,8 @@ def stop_services(home: Path, *, timeout: float = 15.0, extra_pids: Sequence[int
         else:
             pid = states.get(key, {}).get("pid")
             report.not_running[key] = pid if isinstance(pid, int) else None
-    survivors = [pid for key, pid in report.signalled.items() if pid_alive(pid)]
+    # An exiting process (already not "the service" for the guard) can take a moment to become a zombie.
+    survivors = _wait_gone(list(report.signalled.values()), 5.0)
     survivors += _escalate([p for p in extra_pids if pid_alive(p)], timeout)
     # Children left behind: stop them only if they are still the same processes.
     leftover = _wait_gone([c for c, cmd in children.items() if pid_alive(c) and _cmdline(c) == cmd], 1.0)

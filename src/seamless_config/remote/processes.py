@@ -146,8 +146,9 @@ def _send(pid: int, sig: int) -> str | None:
 
 
 def _same_process(info: ProcessInfo) -> bool:
+    """Is ``info.pid`` still that process? (By start time: an exiting process's argv reads as empty.)"""
     now = process_info(info.pid)
-    return now is not None and now.start_ticks == info.start_ticks and now.argv == info.argv
+    return now is not None and now.start_ticks == info.start_ticks
 
 
 def _wait_gone(info: ProcessInfo, seconds: float) -> bool:
