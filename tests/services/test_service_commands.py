@@ -89,8 +89,9 @@ def test_each_command_text_and_json(any_project: OrchProject) -> None:
     assert {s["status"] for s in proj.server_states().values()} == {"stale"}
     assert {r.get("status") for r in proj.client_records().values()} == {"stale"}
     assert not proj.ssh_tunnel_pids()
-    text = svc(proj, "stop", "--cluster", proj.cluster)
-    assert text.returncode == 0 and "not running" in text.stdout, text.describe()
+    if proj.ssh_alias is None:  # (the same code over SSH: skipped to keep the suite short)
+        text = svc(proj, "stop", "--cluster", proj.cluster)
+        assert text.returncode == 0 and "not running" in text.stdout, text.describe()
 
     # seamless-init relaunches cleanly
     again = proj.init()
@@ -106,7 +107,7 @@ def test_each_command_text_and_json(any_project: OrchProject) -> None:
     assert run.returncode == 0 and json_lines(run)[0]["outcome"] == "removed", run.describe()
     assert hs_key not in proj.server_states()
     assert (proj.server_dir / f"{hs_key}.log").exists()  # logs are kept
-    for command in ("rm", "stop"):
+    for command in ("rm", "stop") if proj.ssh_alias is None else ("stop",):
         run = svc(proj, command, "--service", "hashserver")
         assert run.returncode == 0 and "missing" in run.stdout, run.describe()
     run = svc(proj, "rm", "--cluster", proj.cluster, "--stop")

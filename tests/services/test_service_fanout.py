@@ -25,7 +25,7 @@ def test_all_clusters_with_an_unreachable_frontend(ssh_project: OrchProject, ssh
         proj.profile_path.write_text(yaml_list([{"clusters": clusters}] + profile[1:]))
         env = dict(proj.env, SEAMLESS_SSH_CONFIG=str(config), PATH=f"{bindir}:{proj.env['PATH']}")
 
-        run = svc(proj, "ps", "--all-clusters", "--json", "--connect-timeout", "3", env=env)
+        run = svc(proj, "ps", "--all-clusters", "--json", "--connect-timeout", "2", env=env)
         assert run.returncode == 4, run.describe()
         rows = json_lines(run)
         errors = [r for r in rows if r.get("error")]
@@ -34,13 +34,13 @@ def test_all_clusters_with_an_unreachable_frontend(ssh_project: OrchProject, ssh
             "hashserver", "database", "jobserver"}
         assert run.seconds < 60  # bounded: the dead frontend does not hang the command (generous)
 
-        text = svc(proj, "ps", "--all-clusters", "--connect-timeout", "3", env=env)
+        text = svc(proj, "ps", "--all-clusters", "--connect-timeout", "2", env=env)
         assert text.returncode == 4 and "running" in text.stdout and "fe-blackhole" in text.stderr
 
         # a frontend with only `hostname:` is that host, not this machine: stop names it
         run = svc(proj, "stop", "--cluster", "fe-fe1", "--json", env=env)
         assert run.returncode == 0 and json_lines(run) == [], run.describe()
-        run = svc(proj, "stop", "--cluster", "fe-blackhole", "--connect-timeout", "3", env=env)
+        run = svc(proj, "stop", "--cluster", "fe-blackhole", "--connect-timeout", "2", env=env)
         assert run.returncode == 4 and "blackhole" in run.stdout + run.stderr, run.describe()
         assert len(proj.service_processes()) == 3  # nothing of ours was touched
     finally:
