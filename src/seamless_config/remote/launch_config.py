@@ -18,7 +18,10 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .local_launch import LaunchRequest
 
 from ..errors import ServiceError
 
@@ -293,16 +296,16 @@ class LaunchConfig:
             ) from None
         return argv
 
+    def launch_request(self, server_dir: str) -> LaunchRequest:
+        """The launch as a value; ``helper_argv()`` makes the ``rhl-launch-service`` argv where one runs."""
+        from .local_launch import LaunchRequest
+
+        return LaunchRequest(
+            key=self.key, workdir=self.workdir, service_argv=tuple(self.service_argv(server_dir)),
+            conda_env=self.conda_env or None, network_interface=self.network_interface or None,
+            parameters=self.file_parameters, meta=self.meta,
+        )
+
     def launch_argv(self, server_dir: str) -> list[str]:
         """``rhl-launch-service`` argv, built exactly as the reference builds it."""
-        argv = ["rhl-launch-service", "--key", self.key, "--workdir", self.workdir]
-        if self.conda_env:
-            argv += ["--conda-env", self.conda_env]
-        if self.network_interface:
-            argv += ["--network-interface", self.network_interface]
-        if self.file_parameters is not None:
-            argv += ["--parameters", json.dumps(self.file_parameters)]
-        if self.meta is not None:
-            argv += ["--meta", json.dumps(self.meta)]
-        argv += ["--", *self.service_argv(server_dir)]
-        return argv
+        return self.launch_request(server_dir).helper_argv()

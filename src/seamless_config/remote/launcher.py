@@ -428,12 +428,12 @@ class _Run:
         if cfg.conda_env:
             await self.server.ensure_conda_env(cfg.conda_env, service=cfg.service_name)
             self.phase("conda_setup", "ok")
-        argv = cfg.launch_argv(server_dir or self.server.command_server_dir())
+        request = cfg.launch_request(server_dir or self.server.command_server_dir())
         self.phase("launch", "started")
         if self.late_parameters is not None:
-            await self.server.launch_with_late_parameters(argv, self.late_parameters, service=cfg.service_name)
+            await self.server.launch_with_late_parameters(request, self.late_parameters, service=cfg.service_name)
         else:
-            await self.server.launch(argv, service=cfg.service_name)
+            await self.server.launch(request, service=cfg.service_name)
 
     async def write_client_file(self, data: dict[str, Any]) -> dict[str, Any]:
         """Record how to reach the service from here (tunnelling if asked) and handshake it."""

@@ -26,12 +26,11 @@ from typing import Any
 from .processes import start_ticks
 
 HELPER = "rhl-launch-service"
-_VALUED = {"--key", "--workdir", "--conda-env", "--network-interface", "--parameters", "--meta"}
 
 
 @dataclass(frozen=True)
 class LaunchRequest:
-    """The arguments of one ``rhl-launch-service`` call."""
+    """One launch, as a value: what ``rhl-launch-service`` takes (built by ``LaunchConfig.launch_request``)."""
 
     key: str
     workdir: str
@@ -41,30 +40,18 @@ class LaunchRequest:
     parameters: dict[str, Any] | None = None
     meta: dict[str, Any] | None = None
 
-    @classmethod
-    def from_argv(cls, argv: Sequence[str]) -> LaunchRequest | None:
-        """Parse a helper argv as built by ``LaunchConfig.launch_argv``; None if it is not one."""
-        if not argv or argv[0] != HELPER or "--" not in argv:
-            return None
-        split = list(argv).index("--")
-        options: dict[str, str] = {}
-        words = list(argv[1:split])
-        while words:
-            name = words.pop(0)
-            if name not in _VALUED or not words:
-                return None
-            options[name] = words.pop(0)
-        if "--key" not in options or "--workdir" not in options:
-            return None
-        return cls(
-            key=options["--key"],
-            workdir=options["--workdir"],
-            service_argv=tuple(argv[split + 1 :]),
-            conda_env=options.get("--conda-env"),
-            network_interface=options.get("--network-interface"),
-            parameters=json.loads(options["--parameters"]) if "--parameters" in options else None,
-            meta=json.loads(options["--meta"]) if "--meta" in options else None,
-        )
+    def helper_argv(self) -> list[str]:
+        """The ``rhl-launch-service`` argv for this request (where the helper really runs: SSH, conda)."""
+        argv = [HELPER, "--key", self.key, "--workdir", self.workdir]
+        if self.conda_env:
+            argv += ["--conda-env", self.conda_env]
+        if self.network_interface:
+            argv += ["--network-interface", self.network_interface]
+        if self.parameters is not None:
+            argv += ["--parameters", json.dumps(self.parameters)]
+        if self.meta is not None:
+            argv += ["--meta", json.dumps(self.meta)]
+        return argv + ["--", *self.service_argv]
 
 
 def _expand(arg: str) -> str:

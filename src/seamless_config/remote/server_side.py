@@ -41,7 +41,6 @@ logger = logging.getLogger("seamless_config.remote.server_side")
 STATE_POLL_INTERVAL = 0.02
 REMOTE_STATE_POLL_INTERVAL = 0.03
 COMMAND_TIMEOUT = 30.0
-STOP_TIMEOUT = 30.0
 FAILED_EXIT_GRACE = 2.0
 
 WaitEvent = Literal["state", "dead", "timeout"]
@@ -63,17 +62,6 @@ class WaitOutcome:
 
 
 LateParameters = Callable[[], Awaitable[dict[str, Any]]]
-
-
-def _with_parameters(argv: Sequence[str], parameters: dict[str, Any]) -> list[str]:
-    """A helper argv with ``--parameters`` set to *parameters*."""
-    argv = list(argv)
-    split = argv.index("--")
-    head, tail = argv[:split], argv[split:]
-    if "--parameters" in head:
-        index = head.index("--parameters")
-        del head[index : index + 2]
-    return head + ["--parameters", json.dumps(parameters)] + tail
 
 
 def _terminate(pid: int, argv: Sequence[str]) -> None:
@@ -185,17 +173,18 @@ class ServerSide(ABC):
         return WaitOutcome("timeout", await self.read_state(key))
 
     async def launch_with_late_parameters(
-        self, argv: Sequence[str], late: LateParameters, *, service: str
+        self, request: LaunchRequest, late: LateParameters, *, service: str
     ) -> None:
         """Launch once *late* has supplied the ``file_parameters`` (see LocalServerSide)."""
-        await self.launch(_with_parameters(argv, await late()), service=service)
+        await self.launch(dataclasses.replace(request, parameters=await late()), service=service)
 
-    async def launch(self, argv: Sequence[str], *, service: str) -> None:
-        result = await self.helper(argv)
+    async def launch(self, request: LaunchRequest, *, service: str) -> None:
+        """Run ``rhl-launch-service`` for *request* on the host (the argv is made here, where it runs)."""
+        result = await self.helper(request.helper_argv())
         if not result.ok:
             raise ServiceError(
                 f"{service} on {self.label}: rhl-launch-service refused to launch "
-                f"`{shlex.join(argv[argv.index('--') + 1 :])}`: "
+                f"`{shlex.join(request.service_argv)}`: "
                 f"{result.stderr.strip() or result.stdout.strip()}",
                 service=service,
                 host=self.label,
@@ -280,7 +269,7 @@ class LocalServerSide(ServerSide):
         return DEFAULT_SERVER_DIR
 
     async def launch_with_late_parameters(
-        self, argv: Sequence[str], late: LateParameters, *, service: str
+        self, request: LaunchRequest, late: LateParameters, *, service: str
     ) -> None:
         """Start the service now, give it its parameters when *late* has them.
 
@@ -290,10 +279,8 @@ class LocalServerSide(ServerSide):
         overlaps that second with the storage start-up. If *late* fails, the
         waiting process is stopped.
         """
-        request = LaunchRequest.from_argv(argv)
-        if request is None or request.conda_env:
-            argv = _with_parameters(argv, await late())
-            await self.launch(argv, service=service)
+        if request.conda_env:
+            await self.launch(dataclasses.replace(request, parameters=await late()), service=service)
             return
         try:
             spawned = spawn_service(request, self.server_dir, local_env())
@@ -309,17 +296,14 @@ class LocalServerSide(ServerSide):
                 _terminate(spawned.pid, spawned.argv)
             raise
         if not pid_alive(spawned.pid):  # it gave up waiting: start it the usual way
-            request = LaunchRequest.from_argv(_with_parameters(argv, parameters))
-            assert request is not None
-            launch_locally(request, self.server_dir, local_env())
+            launch_locally(dataclasses.replace(request, parameters=parameters), self.server_dir, local_env())
             return
         write_starting_state(dataclasses.replace(request, parameters=parameters), self.server_dir, spawned)
 
-    async def launch(self, argv: Sequence[str], *, service: str) -> None:
+    async def launch(self, request: LaunchRequest, *, service: str) -> None:
         """Like the helper, but in-process unless a conda environment must be activated."""
-        request = LaunchRequest.from_argv(argv)
-        if request is None or request.conda_env:
-            await super().launch(argv, service=service)
+        if request.conda_env:
+            await super().launch(request, service=service)
             return
         try:
             launch_locally(request, self.server_dir, local_env())
