@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
+import subprocess
+import time
 from typing import Any
 
 import pytest
 from orch_helpers import OrchProject
-from svc_helpers import json_lines, start_sleep, svc
+from svc_helpers import BIN, json_lines, start_sleep, svc
 
 from seamless_config.remote.processes import pid_alive
 
@@ -61,6 +64,12 @@ def test_each_command_text_and_json(any_project: OrchProject) -> None:
     db_row = next(r for r in rows if r["service"] == "database")
     assert db_row["persistent"] == "populated" and db_row["project"] == proj.project
 
+    # ps --persistent from the project directory keeps the project name (0.3.2 lost it)
+    rows = json_lines(svc(proj, "ps", "--persistent", "--json"))
+    data = [r for r in rows if r["persistent"] is not None]
+    assert {r["service"] for r in data} == {"hashserver", "database"}, rows
+    assert {r["project"] for r in data} == {proj.project}, rows
+
     # inspect: the server state
     run = svc(proj, "inspect", "--service", "hashserver")
     assert run.returncode == 0, run.describe()
@@ -73,6 +82,20 @@ def test_each_command_text_and_json(any_project: OrchProject) -> None:
     assert run.returncode == 0 and 0 < len(run.stdout.splitlines()) <= 3, run.describe()
     run = svc(proj, "logs", "--service", "hashserver", "--json")
     assert "Uvicorn running" in json.loads(run.stdout)["text"]
+
+    # logs --follow: the log, then what is appended, until interrupted
+    follow = subprocess.Popen([str(BIN / "seamless-service-logs"), "--service", "hashserver", "--follow"],
+                              cwd=proj.project_dir, env=proj.env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert follow.stdout is not None
+        deadline = time.monotonic() + 60
+        seen = ""
+        while "Uvicorn running" not in seen and time.monotonic() < deadline:
+            seen += follow.stdout.readline()
+        assert "Uvicorn running" in seen
+    finally:
+        follow.send_signal(signal.SIGINT)
+        follow.wait(30)
 
     # rm of a running service: refused (it would orphan the process)
     run = svc(proj, "rm", "--service", "hashserver")
