@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .server_side import ServerSide
     from .server_side import SSHServerSide
     from .server_side import WaitOutcome
+    from .state_store import StateStore
     from .tunnel import Tunnel
     from .tunnel import TunnelError
     from .tunnel import close_tunnels
@@ -58,6 +59,7 @@ _WHERE = {
     "ServerSide": "server_side",
     "SSHServerSide": "server_side",
     "WaitOutcome": "server_side",
+    "StateStore": "state_store",
     "Tunnel": "tunnel",
     "TunnelError": "tunnel",
     "close_tunnels": "tunnel",
@@ -88,6 +90,7 @@ __all__ = [
     "SSHHost",
     "SSHServerSide",
     "ServerSide",
+    "StateStore",
     "Tunnel",
     "TunnelError",
     "WaitOutcome",
