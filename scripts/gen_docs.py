@@ -46,6 +46,10 @@ def cli_reference() -> str:
     entries = [("seamless-init", init_app, []), ("seamless-config", config_app, []),
                ("seamless-config show", config_app, ["show"]), ("seamless-config validate", config_app, ["validate"]),
                ("seamless-config schema", config_app, ["schema"])]
+    from seamless_config.cli import service  # the seamless-service-* commands (docs/services.md)
+
+    entries += [(f"seamless-service-{name}", getattr(service, f"{name}_app"), [])
+                for name in ("ps", "logs", "inspect", "stop", "rm", "clear", "resolve")]
     for title, app, args in entries:
         prog = title.split()[0]
         parts += [f"## `{title}`", "", "```text", _help(app, prog, args).rstrip(), "```", ""]
