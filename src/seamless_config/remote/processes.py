@@ -88,6 +88,17 @@ def process_info(pid: int) -> ProcessInfo | None:
     return ProcessInfo(pid, argv, ticks, start)
 
 
+def settled_process_info(pid: int, within: float = 1.0) -> ProcessInfo | None:
+    """``process_info``, waiting (bounded) while the argv reads empty: right after fork, during exec, or
+    while exiting, /proc/PID/cmdline is empty and says nothing about identity."""
+    deadline = time.monotonic() + within
+    info = process_info(pid)
+    while info is not None and not info.argv and time.monotonic() < deadline:
+        time.sleep(0.01)
+        info = process_info(pid)
+    return info
+
+
 def start_ticks(pid: int) -> int | None:
     """The start time of ``pid`` in clock ticks after boot (recorded in state files at launch)."""
     info = process_info(pid)
@@ -120,7 +131,7 @@ def check_identity(state: dict[str, Any], state_mtime: float | None) -> tuple[Pr
     pid = state.get("pid")
     if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
         return None, "no valid pid"
-    info = process_info(pid)
+    info = settled_process_info(pid)
     if info is None:
         return None, "gone"
     command = state.get("command")

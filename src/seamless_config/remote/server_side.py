@@ -25,6 +25,7 @@ from typing import Any, Literal
 import logging
 
 import anyio
+import anyio.to_thread
 
 from ..errors import ServiceError
 from .file_lock import file_lock
@@ -33,7 +34,7 @@ from .local_launch import LaunchRequest, launch_locally, spawn_service, write_st
 from .host_scripts import LOCK_SCRIPT, WATCH_SCRIPT
 from .hosts import CommandResult, Host, LocalHost, SSHHost, local_env
 from .launch_config import CONFIG_DIR_ENV, DEFAULT_SERVER_DIR, helper_base_directory
-from .processes import command_matches, pid_alive, process_info, signal_guarded
+from .processes import command_matches, pid_alive, settled_process_info, signal_guarded
 from .state_store import StateStore
 
 logger = logging.getLogger("seamless_config.remote.server_side")
@@ -66,7 +67,7 @@ LateParameters = Callable[[], Awaitable[dict[str, Any]]]
 
 def _terminate(pid: int, argv: Sequence[str]) -> None:
     """SIGTERM our own just-spawned service, if the PID still runs it."""
-    info = process_info(pid)
+    info = settled_process_info(pid)  # it may still be in exec
     if info is not None and command_matches(shlex.join(argv), info.argv):
         signal_guarded(info, signal.SIGTERM)
 
@@ -293,7 +294,7 @@ class LocalServerSide(ServerSide):
             parameters = await late()
         except BaseException:
             with anyio.CancelScope(shield=True):
-                _terminate(spawned.pid, spawned.argv)
+                await anyio.to_thread.run_sync(_terminate, spawned.pid, spawned.argv)  # waits while it execs
             raise
         if not pid_alive(spawned.pid):  # it gave up waiting: start it the usual way
             launch_locally(dataclasses.replace(request, parameters=parameters), self.server_dir, local_env())
