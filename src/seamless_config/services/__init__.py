@@ -1,6 +1,8 @@
 """Service management: the operations behind the ``seamless-service-*`` commands, as a typed Python API.
 
-    from seamless_config.services import ServiceQuery, ps_sync, stop_sync
+    from seamless_config.services import ServiceQuery, ps_sync, resolve_service, stop_sync
+
+    print(resolve_service(ServiceQuery(service="hashserver")).key)
 
     rows, failures = ps_sync(ServiceQuery(cluster="mycluster"))
     for outcome in stop_sync(ServiceQuery(cluster="mycluster")):
@@ -31,7 +33,8 @@ def _run(make: Callable[[], Awaitable[T]]) -> T:
     return anyio.run(go)
 
 
-def resolve(query: ServiceQuery) -> ServiceTarget:
+def resolve_service(query: ServiceQuery) -> ServiceTarget:
+    """Key, host, workdir and log path of one service (``seamless-service-resolve``); no side effects."""
     from .resolve import resolve_target
 
     return resolve_target(query)
@@ -81,5 +84,5 @@ def clear_sync(plan: ClearPlan, *, force: bool = False) -> ClearResult:
 
 __all__ = [
     "SERVICES", "ClearPlan", "ClearResult", "HostFailure", "KeyOutcome", "PsRow", "ServiceQuery", "ServiceTarget",
-    "clear_sync", "inspect_sync", "logs_sync", "plan_clear_sync", "ps_sync", "resolve", "rm_sync", "stop_sync",
+    "clear_sync", "inspect_sync", "logs_sync", "plan_clear_sync", "ps_sync", "resolve_service", "rm_sync", "stop_sync",
 ]

@@ -93,7 +93,7 @@ async def fan_out(
 # ------------------------------------------------------------------------ resolve
 
 
-def resolve(query: ServiceQuery) -> ServiceTarget:
+def resolve_service(query: ServiceQuery) -> ServiceTarget:
     """Key, host, workdir and log path of one service; no side effects."""
     return resolve_target(query)
 
