@@ -274,8 +274,8 @@ class _Run:
         None if the host cannot run it (no python3): the caller takes the step-by-step path.
         """
         cfg, key = self.cfg, self.cfg.key
-        request = LaunchRequest.from_argv(cfg.launch_argv(DEFAULT_SERVER_DIR))
-        if request is None or request.conda_env:
+        request = cfg.launch_request(DEFAULT_SERVER_DIR)
+        if request.conda_env:
             return None
         for _attempt in range(3):
             spec: dict[str, Any] = {
