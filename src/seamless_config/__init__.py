@@ -152,12 +152,17 @@ def _activate(report: Any) -> None:
 
 def set_stage(
     stage: Optional[str] = None, substage: Optional[str] = None, *, workdir: Any = _UNSET,
-    _called_from_init: bool = False,
+    timeout: Any = None, _called_from_init: bool = False,
 ) -> None:
-    """Select *stage* (and *substage*), re-read all configuration and (re)activate the backends."""
+    """Select *stage* (and *substage*), re-read all configuration and (re)activate the backends.
+
+    *timeout*: one deadline for bringing the services up (seconds, or an
+    ``orchestrator.deadline.Timeout``; default 180 s). When it passes,
+    ``BringUpTimeout`` carries the report of what was up and what was not.
+    """
     _apply_workdir(workdir, 1)
     if _configure(stage, substage, stacklevel=4 if _called_from_init else 3):
-        _bring_up()
+        _bring_up() if timeout is None else _bring_up(timeout)  # tests replace _bring_up with a 0-argument stub
 
 
 def set_substage(substage: Optional[str] = None) -> None:
@@ -165,35 +170,37 @@ def set_substage(substage: Optional[str] = None) -> None:
     set_stage(_state().selection.stage, substage, workdir=_state().workdir if _state().workdir_set else _UNSET)
 
 
-def init(*, workdir: Any = _UNSET) -> None:
+def init(*, workdir: Any = _UNSET, timeout: Any = None) -> None:
     """Read the configuration and bring up its services; a no-op once initialised."""
     if _is_seamless_worker() or _state().initialized:
         return
     _apply_workdir(workdir, 1)
-    set_stage(workdir=_UNSET, _called_from_init=True)
+    set_stage(workdir=_UNSET, timeout=timeout, _called_from_init=True)
 
 
-def _bring_up() -> None:
+def _bring_up(timeout: Any = None) -> None:
     from .orchestrator.bringup import bring_up_sync
 
-    _activate(bring_up_sync(_state().snapshot()))
+    _activate(bring_up_sync(_state().snapshot(), timeout=timeout))
 
 
-async def ainit(*, workdir: Any = _UNSET) -> None:
+async def ainit(*, workdir: Any = _UNSET, timeout: Any = None) -> None:
     """``init()`` for code already inside an event loop (Jupyter, asyncio programs)."""
     if _is_seamless_worker() or _state().initialized:
         return
     _apply_workdir(workdir, 1)
-    await aset_stage(workdir=_UNSET)
+    await aset_stage(workdir=_UNSET, timeout=timeout)
 
 
-async def aset_stage(stage: Optional[str] = None, substage: Optional[str] = None, *, workdir: Any = _UNSET) -> None:
+async def aset_stage(
+    stage: Optional[str] = None, substage: Optional[str] = None, *, workdir: Any = _UNSET, timeout: Any = None
+) -> None:
     """``set_stage()`` for code inside an event loop."""
     _apply_workdir(workdir, 1)
     if _configure(stage, substage):
         from .orchestrator.bringup import bring_up
 
-        report = await bring_up(_state().snapshot())
+        report = await bring_up(_state().snapshot(), timeout=timeout)
         from .activation import aactivate_backends
 
         # In a worker thread: the seamless-remote activations and the Dask client block.

@@ -1,9 +1,35 @@
 """The error hierarchy. Every message says what went wrong *and* what to do.
 
+Everything seamless-config raises is a ``ConfigurationError``::
+
+    RuntimeError
+    └── ConfigurationError                 root: anything this package raises
+        ├── ConfigFileError (+ValueError)  a file is malformed; .location (path:line:col), .reason
+        │   ├── ClusterDefinitionError (+TypeError)   a cluster definition is invalid
+        │   └── UnsafeNameError            a name would reach a template, path or shell word
+        ├── UsageError                     an API call that cannot work in this state
+        │                                  (remote clients already set; a sync call on the loop thread)
+        └── OrchestrationError             bringing services up failed
+            ├── ServiceError               one service; .service, .host, .log_path, .log_tail, .reason
+            │   └── ConnectionFailedError  the SSH connection to a frontend failed
+            ├── TunnelError                an ``ssh -L`` tunnel could not be established
+            ├── CommandTimeout (+TimeoutError)   a command on a host did not finish in time
+            └── ServicesUnavailable        init() / ainit(): .report lists every service's outcome
+                └── BringUpTimeout (+TimeoutError)   the one deadline passed; .report says
+                                           what was up and what was not
+
 ``ConfigurationError`` keeps the reference's base (``RuntimeError``) so that
 existing ``except RuntimeError`` code still catches it. Errors in the user's
 files are also ``ValueError`` because the reference raised ``ValueError`` (or
 ``TypeError`` for cluster definitions) there.
+
+Lower layers (asyncssh, aiohttp, OSError, a bare ``TimeoutError`` of a lock
+or an ``anyio.fail_after``) are translated once, at the per-service boundary
+(``remote.ensure_service``: into ``ServiceError``), and the orchestrator turns
+whatever still escapes a step into that step's "failed" outcome: the report,
+not an exception, is what reaches the user. ``TunnelError`` and
+``CommandTimeout`` are what the remote layer raises internally; they reach
+callers only through the remote API used directly.
 """
 
 from __future__ import annotations
@@ -49,8 +75,20 @@ class UnsafeNameError(ConfigFileError):
     """A name would end up in a launcher template, path or shell word and is not safe."""
 
 
+class UsageError(ConfigurationError):
+    """An API was called in a state where it cannot work; the message says what to call instead."""
+
+
 class OrchestrationError(ConfigurationError):
     """Bringing services up failed; see ``report`` for every service's outcome."""
+
+
+class TunnelError(OrchestrationError):
+    """An ``ssh -L`` tunnel could not be established."""
+
+
+class CommandTimeout(OrchestrationError, TimeoutError):
+    """A command on a host did not finish within its timeout."""
 
 
 class ServicesUnavailable(OrchestrationError):
@@ -61,6 +99,21 @@ class ServicesUnavailable(OrchestrationError):
         failed = [o.service for o in report.outcomes if o.status == "failed"]
         super().__init__(
             f"{len(failed)} of {len(report.outcomes)} services failed ({', '.join(failed)}):\n{report.format()}"
+        )
+
+
+class BringUpTimeout(ServicesUnavailable, TimeoutError):
+    """The bring-up's one deadline passed; ``report`` says what was up and what was not."""
+
+    def __init__(self, seconds: float, report: Any = None) -> None:
+        self.seconds = seconds
+        self.report = report
+        outcomes = getattr(report, "outcomes", ())
+        text = report.format() if outcomes else "  (no service reported back)"
+        OrchestrationError.__init__(
+            self,
+            f"the bring-up did not finish within its deadline of {seconds:g}s:\n{text}\n"
+            "Raise the deadline (init(timeout=...), seamless-init --timeout) or see the service logs named above.",
         )
 
 

@@ -68,7 +68,9 @@ def _invalidate_record_cache() -> None:
         try:
             invalidate()
         except Exception:
-            pass
+            import logging
+
+            logging.getLogger("seamless_config").warning("could not invalidate seamless-transformer's record cache", exc_info=True)
 
 
 def select_record(record: bool, *, source: Source = "manual") -> None:

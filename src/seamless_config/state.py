@@ -49,7 +49,12 @@ class ConfigState:
     def set_workdir(self, workdir: str | None) -> None:
         with self.lock:
             if self.remote_clients_set:
-                raise RuntimeError("remote clients are already set; the workdir can no longer change")
+                from .errors import UsageError
+
+                raise UsageError(
+                    "remote clients are already set; the workdir can no longer change: "
+                    "call set_workdir() before set_remote_clients()"
+                )
             self.workdir = None if workdir is None else os.path.abspath(os.fspath(workdir))
             self.workdir_set = True
 

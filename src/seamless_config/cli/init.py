@@ -40,8 +40,14 @@ def main_command(
         help="Stage (and substage) to initialise; each stage has its own storage.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable report on stdout."),
-    timeout: float = typer.Option(180.0, "--timeout", help="Give up on a service after this many seconds."),
+    timeout: float = typer.Option(
+        180.0, "--timeout", min=0.0,
+        help="One deadline for the whole bring-up (seconds); the report of what was up still comes when it passes.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
+    verbose: int = typer.Option(
+        0, "--verbose", "-v", count=True, help="Log what happens on stderr (-v: steps, -vv: every phase)."
+    ),
 ) -> None:
     """Bring up and check the services of this directory's Seamless configuration.
 
@@ -49,8 +55,22 @@ def main_command(
     (and its parents, with inherit_from_parent), then launches or reuses the
     selected cluster's hashserver, database and job server concurrently and
     health-checks them. Exits at once (0) when SEAMLESS_REMOTE_CLIENTS is set.
+
+    Example: seamless-init --stage prod --timeout 300 --json
     """
+    if verbose:
+        _log_to_stderr(verbose)
     raise typer.Exit(run(stage, as_json=as_json, timeout=timeout, quiet=quiet))
+
+
+def _log_to_stderr(verbosity: int) -> None:
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("seamless_config")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
 
 
 def run(stage_arg: Optional[str], *, as_json: bool, timeout: float, quiet: bool) -> int:
@@ -66,12 +86,11 @@ def run(stage_arg: Optional[str], *, as_json: bool, timeout: float, quiet: bool)
             warnings.simplefilter("always")
             _configure(stage, substage)
         caught = [str(w.message) for w in recorded]
-        config = STATE.snapshot()
-        from ..orchestrator.plan import make_plan, without_disabled
+        from ..orchestrator.bringup import prepare
 
-        plan = without_disabled(make_plan(config))
-        plan.validate()
-    except (ConfigurationError, ValueError, TypeError, KeyError) as exc:
+        plan = prepare(STATE.snapshot())
+    except (ConfigurationError, ValueError, TypeError, KeyError, OSError) as exc:
+        # ValueError/TypeError/KeyError/OSError: lower layers not yet translated; reported the same way.
         message = str(exc) if not isinstance(exc, KeyError) else f"unknown cluster {exc}"
         if as_json:
             _emit_json({"ok": False, "error": "configuration", "message": message, "warnings": caught})
@@ -88,14 +107,15 @@ def run(stage_arg: Optional[str], *, as_json: bool, timeout: float, quiet: bool)
             typer.echo("seamless-init: no cluster services needed (nothing to bring up)", err=True)
         return EXIT_OK
 
-    report = _all_reusable(plan)
+    from ..orchestrator.bringup import warm_report
+
+    report = warm_report(plan)
     if report is not None:  # warm cluster: nothing to launch, no event loop needed
         return _finish(report, as_json=as_json, quiet=quiet, live=None, caught=caught, stage=stage, substage=substage)
 
     import anyio
 
-    from ..orchestrator.runner import run_plan
-    from ..remote import ConnectionPool
+    from ..orchestrator.bringup import execute
 
     live = None
     if not as_json and not quiet and sys.stderr.isatty():
@@ -104,15 +124,14 @@ def run(stage_arg: Optional[str], *, as_json: bool, timeout: float, quiet: bool)
         live = LiveProgress(plan.names, sys.stderr)
 
     async def go() -> Any:
-        async with ConnectionPool() as pool:
-            if live is None:
-                return await run_plan(plan, pool=pool, timeout=timeout)
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(live.tick)
-                report = await run_plan(plan, pool=pool, progress=live, timeout=timeout)
-                tg.cancel_scope.cancel()
-            live.draw()
-            return report
+        if live is None:
+            return await execute(plan, timeout=timeout)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(live.tick)
+            report = await execute(plan, timeout=timeout, progress=live)
+            tg.cancel_scope.cancel()
+        live.draw()
+        return report
 
     try:
         report = anyio.run(go)
@@ -120,21 +139,6 @@ def run(stage_arg: Optional[str], *, as_json: bool, timeout: float, quiet: bool)
         typer.echo("seamless-init: interrupted", err=True)
         return EXIT_INTERRUPTED
     return _finish(report, as_json=as_json, quiet=quiet, live=live, caught=caught, stage=stage, substage=substage)
-
-
-def _all_reusable(plan: Any) -> Any:
-    """A report if every service of *plan* is recorded and answering right now, else None."""
-    from ..orchestrator.report import Report, ServiceOutcome
-    from ..remote.quick import reusable_all
-
-    outcomes = []
-    checks = reusable_all([step.build({}) for step in plan.steps])  # dependencies only matter for a launch
-    for step, found in zip(plan.steps, checks):
-        if found is None:
-            return None
-        connection, seconds = found
-        outcomes.append(ServiceOutcome(step.name, step.host, "ok", seconds, connection=connection, reused=True))
-    return Report(tuple(outcomes), sum(o.seconds for o in outcomes), 0)
 
 
 def _finish(
@@ -147,7 +151,8 @@ def _finish(
         typer.echo(report.format(), err=not report.ok)
     if not report.ok:
         if not as_json:
-            typer.echo("seamless-init: some services are not available (see above)", err=True)
+            why = " (the deadline passed; raise it with --timeout)" if report.deadline_passed else ""
+            typer.echo(f"seamless-init: some services are not available{why} (see above)", err=True)
         return EXIT_UNAVAILABLE
     return EXIT_OK
 

@@ -1,45 +1,126 @@
-"""The entry points the façades call: bring up what a resolved configuration needs."""
+"""The one bring-up entry point: what ``init()``, ``ainit()`` and ``seamless-init`` call.
+
+- ``prepare(config)``: the plan (configuration errors surface here, before anything starts);
+- ``warm_report(plan)``: a report without an event loop when every service's
+  client record answers right now (``seamless-init``'s warm path);
+- ``execute(plan, ...)``: the async bring-up itself, one ``PlanRun`` under one
+  deadline, over a given connection pool or a fresh one; returns the report;
+- ``bring_up`` / ``bring_up_sync``: ``execute`` on the persistent background
+  loop (``loop.py``), raising ``ServicesUnavailable`` or ``BringUpTimeout``
+  (both carry the report) for ``ainit()`` and ``init()``.
+
+``seamless-init`` (a short-lived process) runs ``execute`` with ``anyio.run``
+and prints the report; nothing else differs.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from typing import Any
 
+from .._log import get_logger
 from ..core.resolved import ResolvedConfig
+from ..errors import BringUpTimeout
+from .deadline import USE_DEFAULT, Timeout
 from .loop import RUNNER
-from .plan import make_plan, without_disabled
-from .report import Report, ServicesUnavailable
-from .runner import DEFAULT_TIMEOUT, Progress, run_plan
+from .plan import Plan, make_plan, without_disabled
+from .report import Report, ServiceOutcome, ServicesUnavailable
+from .runner import PlanRun, Progress
 
-def _runner(config: ResolvedConfig, progress: Progress | None, timeout: float) -> Callable[[], Awaitable[Report]] | None:
-    """The coroutine factory that brings *config*'s services up on the background loop (None: nothing to do)."""
+log = get_logger(__name__)
+
+
+def prepare(config: ResolvedConfig) -> Plan:
+    """The plan of *config*'s enabled services, every launch dict built once (raises ConfigurationError)."""
     plan = without_disabled(make_plan(config))
-    if not plan:
-        return None
-    plan.validate()  # configuration errors before anything starts
-
-    async def run() -> Report:
-        return await run_plan(plan, pool=await RUNNER.pool(), progress=progress, timeout=timeout)
-
-    return run
+    plan.validate()
+    return plan
 
 
-def _checked(report: Report) -> Report:
-    if not report.ok:
-        raise ServicesUnavailable(report)
-    return report
+def warm_report(plan: Plan) -> Report | None:
+    """A report if every service of *plan* is recorded and answering right now, else None (no event loop)."""
+    from ..remote.quick import reusable_all
+
+    outcomes = []
+    checks = reusable_all([step.build({}) for step in plan.steps])  # dependencies only matter for a launch
+    for step, found in zip(plan.steps, checks):
+        if found is None:
+            return None
+        connection, seconds = found
+        outcomes.append(ServiceOutcome(step.name, step.host, "ok", seconds, connection=connection, reused=True))
+    return Report(tuple(outcomes), sum(o.seconds for o in outcomes), 0)
+
+
+async def execute(
+    plan: Plan,
+    *,
+    timeout: Timeout | float | Any = USE_DEFAULT,
+    progress: Progress | None = None,
+    pool: Any = None,
+    run: PlanRun | None = None,
+) -> Report:
+    """Bring *plan* up within one deadline and return the report (never raises for a service failure).
+
+    *pool*: the ``ConnectionPool`` to use; a fresh one (closed afterwards) if None.
+    *run*: a ``PlanRun`` made by the caller, to read a partial report from another thread.
+    """
+    run = run or PlanRun(plan, progress=progress, budget=Timeout.of(timeout))
+    if pool is not None:
+        return await run.run(pool)
+    from ..remote import ConnectionPool
+
+    async with ConnectionPool() as own_pool:
+        return await run.run(own_pool)
+
+
+def _checked(report: Report, budget: Timeout) -> Report:
+    if report.ok:
+        return report
+    if report.deadline_passed:
+        raise BringUpTimeout(budget.total, report)
+    raise ServicesUnavailable(report)
 
 
 async def bring_up(
-    config: ResolvedConfig, *, progress: Progress | None = None, timeout: float = DEFAULT_TIMEOUT
+    config: ResolvedConfig, *, progress: Progress | None = None, timeout: Timeout | float | Any = USE_DEFAULT
 ) -> Report:
-    """Bring up every service of *config* on the background loop; raise if any fails."""
-    run = _runner(config, progress, timeout)
-    return Report() if run is None else _checked(await RUNNER.arun(run))
+    """Bring up every service of *config* on the background loop; raise if any fails.
+
+    Called from the caller's event loop: the work runs on the background loop,
+    this coroutine only waits for it (at most the budget's ``sync_wait``).
+    """
+    import anyio
+
+    plan = prepare(config)
+    if not plan:
+        return Report()
+    budget = Timeout.of(timeout)
+    run = PlanRun(plan, progress=progress, budget=budget)
+
+    async def go() -> Report:
+        return await execute(plan, pool=await RUNNER.pool(), run=run)
+
+    with anyio.move_on_after(budget.sync_wait) as scope:
+        report = await RUNNER.arun(go)
+    if scope.cancelled_caught:
+        raise BringUpTimeout(budget.total, run.report(f"the deadline of {budget.total:g}s passed"))
+    return _checked(report, budget)
 
 
 def bring_up_sync(
-    config: ResolvedConfig, *, progress: Progress | None = None, timeout: float = DEFAULT_TIMEOUT
+    config: ResolvedConfig, *, progress: Progress | None = None, timeout: Timeout | float | Any = USE_DEFAULT
 ) -> Report:
     """``bring_up`` for synchronous callers (also from inside a running event loop)."""
-    run = _runner(config, progress, timeout)
-    return Report() if run is None else _checked(RUNNER.run(run, timeout=timeout + 30))
+    plan = prepare(config)
+    if not plan:
+        return Report()
+    budget = Timeout.of(timeout)
+    run = PlanRun(plan, progress=progress, budget=budget)
+
+    async def go() -> Report:
+        return await execute(plan, pool=await RUNNER.pool(), run=run)
+
+    try:
+        report = RUNNER.run(go, timeout=budget.sync_wait)
+    except BringUpTimeout:
+        raise BringUpTimeout(budget.total, run.report(f"the deadline of {budget.total:g}s passed")) from None
+    return _checked(report, budget)

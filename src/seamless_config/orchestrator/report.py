@@ -50,6 +50,7 @@ class Report:
     seconds: float = 0.0
     connections_opened: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    deadline_passed: bool = False  # some service had not finished when the bring-up's deadline passed
 
     @property
     def ok(self) -> bool:
@@ -82,5 +83,6 @@ class Report:
             "ok": self.ok,
             "seconds": round(self.seconds, 3),
             "ssh_connections_opened": self.connections_opened,
+            "deadline_passed": self.deadline_passed,
             "services": [o.as_json() for o in self.outcomes],
         } | self.extra

@@ -1,20 +1,39 @@
-"""Run a plan: every step in one anyio task group, each step waiting only for what it needs."""
+"""Run a plan: every step in one anyio task group, each step waiting only for what it needs.
+
+One ``PlanRun`` per bring-up. Its steps share one ``Deadline``: each step's
+``ensure_service`` gets what is left of it, and at ``deadline + report_grace``
+the runner stops waiting and reports every unfinished step as failed. The
+report can also be read from another thread while the run is under way
+(``PlanRun.report()``): that is what a synchronous caller shows when even
+its own bounded wait runs out.
+
+A step never raises: a ``ServiceError`` (the remote layer's translated
+errors) becomes a "failed" outcome with the service's log tail, anything
+else (a bug, a bad launch dict) a "failed" outcome naming the exception, and
+both are logged.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import anyio
 
+from .._log import get_logger
 from ..errors import ConnectionFailedError, ServiceError
+from .deadline import Deadline, Timeout
 from .plan import Plan, Step
 from .report import Report, ServiceOutcome
+
+log = get_logger(__name__)
 
 # progress(service, phase, detail): called on every phase change, from the event loop.
 Progress = Callable[[str, str, str], None]
 
-DEFAULT_TIMEOUT = 180.0
+DEFAULT_TIMEOUT = Timeout().total
 
 
 class _DependencyFailed(Exception):
@@ -65,112 +84,182 @@ async def _conda_preflight(plan: Plan, pool: Any, timeout: float) -> dict[str, S
     return refused
 
 
+class PlanRun:
+    """One bring-up of *plan* over *pool*, bounded by *budget*."""
+
+    def __init__(self, plan: Plan, *, progress: Progress | None = None, budget: Timeout | None = None) -> None:
+        self.plan = plan
+        self.pool: Any = None
+        self.progress = progress
+        self.budget = budget or Timeout()
+        self.deadline: Deadline | None = None
+        self._lock = threading.Lock()  # outcomes are read by report() from other threads
+        self._outcomes: dict[str, ServiceOutcome] = {}
+        self._phase: dict[str, str] = {}
+        self._connections: dict[str, dict[str, Any]] = {}
+        self._done: dict[str, anyio.Event] = {}
+        self._started: float | None = None
+        self._opened_before = 0
+        self._deadline_passed = False
+
+    # -- bookkeeping ------------------------------------------------------------
+
+    def _note(self, service: str, phase: str, detail: str) -> None:
+        self._phase[service] = phase
+        log.debug("%s: %s %s", service, phase, detail)
+        if self.progress is not None:
+            try:
+                self.progress(service, phase, detail)
+            except Exception:  # a display must not break a bring-up
+                log.exception("progress callback failed for %s %s", service, phase)
+
+    def _record(self, outcome: ServiceOutcome) -> None:
+        with self._lock:
+            self._outcomes[outcome.service] = outcome
+        if outcome.status == "ok":
+            log.info(
+                "%s on %s: %s at %s (%.2fs)", outcome.service, outcome.host,
+                "reused" if outcome.reused else "started", outcome.address, outcome.seconds,
+            )
+        elif outcome.status == "skipped":
+            log.warning("%s on %s: skipped (%s)", outcome.service, outcome.host, outcome.reason)
+        else:
+            log.warning("%s on %s: failed: %s (log: %s)", outcome.service, outcome.host, outcome.reason, outcome.log_path)
+
+    def report(self, pending_reason: str | None = None) -> Report:
+        """The outcomes so far; a step without one is "failed" with *pending_reason* (default: still running)."""
+        if pending_reason is not None:
+            self._deadline_passed = True
+        with self._lock:
+            outcomes = dict(self._outcomes)
+        now = time.monotonic()
+        elapsed = now - self._started if self._started is not None else 0.0
+        result = []
+        for step in self.plan.steps:
+            outcome = outcomes.get(step.name)
+            if outcome is None:
+                phase = self._phase.get(step.name, "waiting")
+                reason = pending_reason or "still starting"
+                outcome = ServiceOutcome(step.name, step.host, "failed", elapsed, reason=f"{reason} (last phase: {phase})")
+            result.append(outcome)
+        opened = getattr(self.pool, "connections_opened", 0) - self._opened_before
+        return Report(tuple(result), elapsed, opened, deadline_passed=self._deadline_passed)
+
+    # -- running ----------------------------------------------------------------
+
+    async def run(self, pool: Any) -> Report:
+        """Bring up every step concurrently over *pool*; never raises for a service failure (see the report)."""
+        self.pool = pool
+        self._opened_before = getattr(pool, "connections_opened", 0)
+        self._started = time.monotonic()
+        self.deadline = self.budget.start()
+        self._done = {step.name: anyio.Event() for step in self.plan.steps}
+        log.info("bringing up %s (deadline %gs)", ", ".join(self.plan.names), self.budget.total)
+        with anyio.move_on_after(self.budget.total + self.budget.report_grace) as scope:
+            refused = await _conda_preflight(self.plan, pool, self.deadline.remaining())
+            if refused:  # a named conda environment is missing: launch nothing at all
+                for step in self.plan.steps:
+                    outcome = refused.get(step.name) or ServiceOutcome(
+                        step.name, step.host, "skipped", reason=f"not started: {', '.join(refused)} cannot run (conda)"
+                    )
+                    self._record(outcome)
+                    self._note(step.name, outcome.status, outcome.reason or "")
+            else:
+                async with anyio.create_task_group() as tg:
+                    for step in self.plan.steps:
+                        tg.start_soon(self._run_step, step)
+        failed = any(o.status != "ok" for o in self._outcomes.values()) or len(self._outcomes) < len(self.plan.steps)
+        self._deadline_passed = failed and anyio.current_time() >= self.deadline.at - 0.05
+        if scope.cancelled_caught:
+            self._deadline_passed = True
+            log.warning("deadline of %gs passed; reporting the services that had not finished", self.budget.total)
+            report = self.report(f"the deadline of {self.budget.total:g}s passed")
+            for outcome in report.outcomes:
+                if outcome.service not in self._outcomes:
+                    self._record(outcome)
+        return self.report()
+
+    async def _wait_for_dependencies(self, step: Step) -> list[str]:
+        """Wait for the steps *step* needs; the names of those that failed."""
+        for dependency in step.after:
+            await self._done[dependency].wait()
+        return [d for d in step.after if self._outcomes[d].status != "ok"]
+
+    def _skip(self, step: Step, failed: list[str]) -> None:
+        self._record(ServiceOutcome(step.name, step.host, "skipped", reason=f"needs {', '.join(failed)}"))
+        self._note(step.name, "skipped", f"needs {', '.join(failed)}")
+
+    async def _run_step(self, step: Step) -> None:
+        try:
+            await self._attempt(step)
+        finally:
+            self._done[step.name].set()
+
+    async def _attempt(self, step: Step) -> None:
+        from ..remote import ensure_service
+
+        deadline = self.deadline or self.budget.start()  # run() set it
+        late = None
+        if step.after and step.parameters_from_after:
+
+            async def late() -> dict[str, Any]:
+                failed = await self._wait_for_dependencies(step)
+                if failed:
+                    raise _DependencyFailed(failed)
+                parameters: dict[str, Any] = step.build(self._connections)["file_parameters"]
+                return parameters
+
+        elif step.after:
+            failed = await self._wait_for_dependencies(step)
+            if failed:
+                self._skip(step, failed)
+                return
+        t0 = time.monotonic()
+        phases: list[str] = []
+
+        def on_phase(phase: str, result: str) -> None:
+            phases.append(phase)
+            self._note(step.name, phase, result)
+
+        try:
+            conf = step.build(self._connections)
+            connection = await ensure_service(
+                conf, pool=self.pool, on_phase=on_phase, timeout=deadline.remaining(), late_parameters=late
+            )
+        except _DependencyFailed as exc:
+            self._skip(step, exc.failed)
+            return
+        except ServiceError as exc:
+            reason, tail = _short_reason(exc.reason or str(exc), exc.log_tail)
+            last = _last_line(tail)
+            if last and last not in reason:
+                reason = f"{reason}: {last}"  # usually the service's own error message
+            self._record(ServiceOutcome(
+                step.name, exc.host or step.host, "failed", time.monotonic() - t0,
+                reason=reason, log_path=exc.log_path, log_tail=tail,
+            ))
+            self._note(step.name, "failed", str(exc))
+            return
+        except Exception as exc:  # a bug or a bad launch dict: report it with the others
+            log.exception("%s: unexpected error during bring-up", step.name)
+            self._record(ServiceOutcome(
+                step.name, step.host, "failed", time.monotonic() - t0, reason=f"{type(exc).__name__}: {exc}",
+            ))
+            self._note(step.name, "failed", str(exc))
+            return
+        self._connections[step.name] = connection
+        self._record(ServiceOutcome(
+            step.name, step.host, "ok", time.monotonic() - t0, connection=connection, reused="launch" not in phases,
+        ))
+        self._note(step.name, "ready", f"{connection.get('hostname')}:{connection.get('port')}")
+
+
 async def run_plan(
     plan: Plan,
     *,
     pool: Any,
     progress: Progress | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: Timeout | float = DEFAULT_TIMEOUT,
 ) -> Report:
-    """Bring up every step of *plan* concurrently; never raises for a service failure (see the report)."""
-    from ..remote import ensure_service
-
-    start = anyio.current_time()
-    opened_before = getattr(pool, "connections_opened", 0)
-    done: dict[str, anyio.Event] = {step.name: anyio.Event() for step in plan.steps}
-    outcomes: dict[str, ServiceOutcome] = {}
-    connections: dict[str, dict[str, Any]] = {}
-
-    def note(service: str, phase: str, detail: str) -> None:
-        if progress is not None:
-            progress(service, phase, detail)
-
-    async def wait_for_dependencies(step: Step) -> list[str]:
-        """Wait for the steps *step* needs; the names of those that failed."""
-        for dependency in step.after:
-            await done[dependency].wait()
-        return [d for d in step.after if outcomes[d].status != "ok"]
-
-    def skip(step: Step, failed: list[str]) -> None:
-        outcomes[step.name] = ServiceOutcome(step.name, step.host, "skipped", reason=f"needs {', '.join(failed)}")
-        note(step.name, "skipped", f"needs {', '.join(failed)}")
-
-    async def run_step(step: Step) -> None:
-        try:
-            late = None
-            if step.after and step.parameters_from_after:
-
-                async def late() -> dict[str, Any]:
-                    failed = await wait_for_dependencies(step)
-                    if failed:
-                        raise _DependencyFailed(failed)
-                    parameters: dict[str, Any] = step.build(connections)["file_parameters"]
-                    return parameters
-
-            elif step.after:
-                failed = await wait_for_dependencies(step)
-                if failed:
-                    skip(step, failed)
-                    return
-            t0 = anyio.current_time()
-            phases: list[str] = []
-
-            def on_phase(phase: str, result: str) -> None:
-                phases.append(phase)
-                note(step.name, phase, result)
-
-            try:
-                conf = step.build(connections)
-                # A step that waits for its dependencies inside ensure_service gets their budget too.
-                budget = timeout * (1 + len(step.after)) if late is not None else timeout
-                connection = await ensure_service(
-                    conf, pool=pool, on_phase=on_phase, timeout=budget, late_parameters=late
-                )
-            except _DependencyFailed as exc:
-                skip(step, exc.failed)
-                return
-            except ServiceError as exc:
-                reason, tail = _short_reason(exc.reason or str(exc), exc.log_tail)
-                last = _last_line(tail)
-                if last and last not in reason:
-                    reason = f"{reason}: {last}"  # usually the service's own error message
-                outcomes[step.name] = ServiceOutcome(
-                    step.name, exc.host or step.host, "failed", anyio.current_time() - t0,
-                    reason=reason, log_path=exc.log_path, log_tail=tail,
-                )
-                note(step.name, "failed", str(exc))
-                return
-            except Exception as exc:  # a bug or a bad launch dict: report it with the others
-                outcomes[step.name] = ServiceOutcome(
-                    step.name, step.host, "failed", anyio.current_time() - t0,
-                    reason=f"{type(exc).__name__}: {exc}",
-                )
-                note(step.name, "failed", str(exc))
-                return
-            connections[step.name] = connection
-            reused = "launch" not in phases
-            outcomes[step.name] = ServiceOutcome(
-                step.name, step.host, "ok", anyio.current_time() - t0, connection=connection, reused=reused
-            )
-            note(step.name, "ready", f"{connection.get('hostname')}:{connection.get('port')}")
-        finally:
-            done[step.name].set()
-
-    refused = await _conda_preflight(plan, pool, timeout)
-    if refused:  # a named conda environment is missing: launch nothing at all
-        for step in plan.steps:
-            outcome = refused.get(step.name)
-            if outcome is None:
-                outcome = ServiceOutcome(step.name, step.host, "skipped",
-                                         reason=f"not started: {', '.join(refused)} cannot run (conda)")
-            outcomes[step.name] = outcome
-            note(step.name, outcome.status, outcome.reason or "")
-    else:
-        async with anyio.create_task_group() as tg:
-            for step in plan.steps:
-                tg.start_soon(run_step, step)
-    return Report(
-        tuple(outcomes[s.name] for s in plan.steps),
-        anyio.current_time() - start,
-        getattr(pool, "connections_opened", 0) - opened_before,
-    )
+    """Bring up every step of *plan* concurrently within one deadline; never raises for a service failure."""
+    return await PlanRun(plan, progress=progress, budget=Timeout.of(timeout)).run(pool)

@@ -13,6 +13,8 @@ Every call is bounded by a timeout.
 
 from __future__ import annotations
 
+from ..errors import CommandTimeout as CommandTimeout
+
 import os
 import shlex
 import shutil
@@ -54,8 +56,7 @@ class CommandResult:
         return self.returncode == 127 or "command not found" in err
 
 
-class CommandTimeout(TimeoutError):
-    """A command did not finish within its timeout."""
+# CommandTimeout lives in the package's error tree (seamless_config.errors); re-exported here.
 
 
 class LineStream(Protocol):

@@ -10,6 +10,8 @@ master, and a master started by us would hold our pipes open.
 
 from __future__ import annotations
 
+from ..errors import TunnelError as TunnelError
+
 import os
 import signal
 import socket
@@ -38,8 +40,7 @@ READY_POLL_INTERVAL = 0.02
 _DETACHED: list[subprocess.Popen[bytes]] = []
 
 
-class TunnelError(RuntimeError):
-    """The tunnel could not be established."""
+# TunnelError lives in the package's error tree (seamless_config.errors); re-exported here.
 
 
 @dataclass(frozen=True)
