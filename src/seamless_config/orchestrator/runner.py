@@ -84,6 +84,18 @@ async def _conda_preflight(plan: Plan, pool: Any, timeout: float) -> dict[str, S
     return refused
 
 
+def _addresses(parameters: Any) -> set[tuple[str, str]]:
+    """The (kind, url) pairs of a ``file_parameters`` / recorded ``parameters`` block."""
+    found: set[tuple[str, str]] = set()
+    if isinstance(parameters, dict):
+        for kind in ("database", "buffer"):
+            entries = parameters.get(kind)
+            for entry in entries if isinstance(entries, list) else []:
+                if isinstance(entry, dict):
+                    found.add((kind, str(entry.get("remote_url") or entry.get("url"))))
+    return found
+
+
 class PlanRun:
     """One bring-up of *plan* over *pool*, bounded by *budget*."""
 
@@ -189,6 +201,30 @@ class PlanRun:
         self._record(ServiceOutcome(step.name, step.host, "skipped", reason=f"needs {', '.join(failed)}"))
         self._note(step.name, "skipped", f"needs {', '.join(failed)}")
 
+    async def _replace_if_outdated(
+        self, step: Step, connection: dict[str, Any], on_phase: Callable[[str, str], None], deadline: Deadline
+    ) -> dict[str, Any]:
+        """A reused service that was given other dependencies' addresses (a storage service restarted
+        elsewhere since) is stopped and launched again with the current ones."""
+        from ..remote import ensure_service, stop_service
+
+        failed = await self._wait_for_dependencies(step)
+        if failed:
+            raise _DependencyFailed(failed)
+        conf = step.build(self._connections)
+        wanted = _addresses(conf.get("file_parameters"))
+        have = _addresses(connection.get("parameters"))
+        if wanted == have:
+            return connection
+        log.warning(
+            "%s was started for %s but the storage services now run at %s: relaunching it",
+            step.name, sorted(have), sorted(wanted),
+        )
+        on_phase("outdated", "relaunch")
+        await stop_service(conf, pool=self.pool, timeout=min(deadline.remaining(), 60.0))
+        on_phase("launch", "replacing")
+        return await ensure_service(conf, pool=self.pool, on_phase=on_phase, timeout=deadline.remaining())
+
     async def _run_step(self, step: Step) -> None:
         try:
             await self._attempt(step)
@@ -226,6 +262,8 @@ class PlanRun:
             connection = await ensure_service(
                 conf, pool=self.pool, on_phase=on_phase, timeout=deadline.remaining(), late_parameters=late
             )
+            if step.parameters_from_after and "launch" not in phases:
+                connection = await self._replace_if_outdated(step, connection, on_phase, deadline)
         except _DependencyFailed as exc:
             self._skip(step, exc.failed)
             return

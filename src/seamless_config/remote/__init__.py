@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .launch_config import client_directory
     from .launcher import PhaseCallback
     from .launcher import ensure_service
+    from .launcher import stop_service
     from .pool import ConnectionPool
     from .server_side import LocalServerSide
     from .server_side import ServerSide
@@ -54,6 +55,7 @@ _WHERE = {
     "client_directory": "launch_config",
     "PhaseCallback": "launcher",
     "ensure_service": "launcher",
+    "stop_service": "launcher",
     "ConnectionPool": "pool",
     "LocalServerSide": "server_side",
     "ServerSide": "server_side",
@@ -100,4 +102,5 @@ __all__ = [
     "find_tunnel_pids",
     "open_tunnel",
     "remote_command",
+    "stop_service",
 ]

@@ -580,3 +580,33 @@ async def ensure_service(
                     f"timed out after {timeout:g}s", None
                 ) from None
             raise run.error(f"timed out after {timeout:g}s") from None
+
+
+async def stop_service(conf: Mapping[str, Any], *, pool: ConnectionPool, timeout: float) -> None:
+    """Stop the service of a launch dict and forget it: its tunnels, client record and server state.
+
+    For a running service that must be replaced (a jobserver whose storage
+    addresses are out of date). Takes the same locks as ``ensure_service``;
+    the process is stopped by the host's ``stop`` (the PID of its state file).
+    """
+    cfg = LaunchConfig.from_mapping(conf)
+    deadline = anyio.current_time() + timeout
+    async with HealthChecker() as health:
+        run = _Run(cfg, pool, health, None, deadline)
+        try:
+            with anyio.fail_after(run.remaining()):
+                async with run.client.lock(timeout=run.remaining(LOCK_TIMEOUT_CAP)):
+                    record = run.client.read()
+                    if record is not None:
+                        ports = _tunnel_ports(record)
+                        if ports:
+                            await close_tunnels(ports)
+                        run.client.delete()
+                    server = await run.connect()
+                    async with server.lock(cfg.key, timeout=run.remaining(LOCK_TIMEOUT_CAP)):
+                        await server.stop(cfg.key)
+                        await server.remove_state(cfg.key)
+        except CommandTimeout as exc:
+            raise run.error(str(exc)) from None
+        except TimeoutError:
+            raise run.error(f"could not stop it within {timeout:g}s") from None
