@@ -35,6 +35,7 @@ def main() -> int:
     parser.add_argument("--verify-every", type=int, default=10, help="re-check every earlier result each N cycles")
     parser.add_argument("--json", type=Path, help="write the summary here too")
     parser.add_argument("--keep", action="store_true", help="keep the project directory")
+    parser.add_argument("--src", type=Path, help="run seamless_config from this copy of src/ (a snapshot)")
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="seamless-soak-"))
@@ -46,6 +47,8 @@ def main() -> int:
     proj = make_project(root / "p", ssh=sshd)
     if sshd is not None:
         sshd.set_remote_home(proj.remote_home)
+    if args.src is not None:
+        proj.env["PYTHONPATH"] = str(args.src.resolve())
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     start = time.monotonic()
     try:
