@@ -162,7 +162,8 @@ def census(proj: OrchProject, *, allow: tuple[int, ...] = ()) -> Census:
     recorded = {k: s["pid"] for k, s in proj.server_states().items() if isinstance(s.get("pid"), int)}
     ports = sorted({p for r in proj.client_records().values() for p in _record_ports(r)})
     tunnels = sorted({pid for port in ports for pid in find_tunnel_pids(port)})
-    expected: set[int] = set(tunnels) | set(allow)
+    # A recorded PID is the service even when its command line no longer names the status file (exec).
+    expected: set[int] = set(tunnels) | set(allow) | {p for p in recorded.values() if pid_alive(p)}
     for pids in services.values():
         for pid in pids:
             expected.add(pid)
@@ -171,6 +172,11 @@ def census(proj: OrchProject, *, allow: tuple[int, ...] = ()) -> Census:
     others = {pid: cmd for pid, cmd in processes_with_home(*homes).items() if pid not in expected}
     # An sshd session process serving one of our tunnels runs with the remote HOME: it belongs to the tunnel.
     leaked = {pid: cmd for pid, cmd in others.items() if not cmd.startswith("sshd")}
+    # A service process that no state file names is unrecorded: nothing would ever stop or reuse it.
+    for key, pids in services.items():
+        for pid in pids:
+            if recorded.get(key) != pid and pid not in leaked:
+                leaked[pid] = f"(unrecorded {key}) " + (processes_with_home(*homes).get(pid) or "")
     return Census(services, recorded, tunnels, leaked)
 
 

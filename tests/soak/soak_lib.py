@@ -95,6 +95,19 @@ def _hung_on_upload_race(server_dir: Path, since: dict[str, int]) -> bool:
     return False
 
 
+INIT_ARGS = ("--json", "--timeout", "60", "-vv")  # a report, with the log, well before the 90 s run bound
+
+
+def _init(proj: OrchProject) -> Any:
+    """One seamless-init run; a run that does not even finish counts as a failed one (returncode -1)."""
+    try:
+        return proj.init(*INIT_ARGS)
+    except AssertionError as exc:
+        from orch_helpers import Run
+
+        return Run(list(INIT_ARGS), -1, "", str(exc), 90.0)
+
+
 def run_soak(
     proj: OrchProject,
     cycles: int,
@@ -111,7 +124,7 @@ def run_soak(
     expected: dict[int, int] = {}
 
     t0 = time.monotonic()
-    cold = proj.init("--json")
+    cold = _init(proj)
     result.cold_seconds = time.monotonic() - t0
     if cold.returncode != 0:
         result.init_failures += 1
@@ -125,7 +138,7 @@ def run_soak(
             order = rng.sample(targets, len(targets))
         kind, service = order.pop()
         tc = time.monotonic()
-        first = proj.init("--json")
+        first = _init(proj)
         if first.returncode != 0:
             result.init_failures += 1
             result.problems.append(f"cycle {cycle} init 1: " + first.describe()[-1500:])
@@ -145,10 +158,10 @@ def run_soak(
         result.faults[label] = result.faults.get(label, 0) + 1
 
         t1 = time.monotonic()
-        second = proj.init("--json")
+        second = _init(proj)
         if second.returncode != 0:
             result.init_failures += 1
-            result.problems.append(f"cycle {cycle} init after {label}: " + second.describe()[-1500:])
+            result.problems.append(f"cycle {cycle} init after {label}: " + second.describe()[-6000:])
             continue
         result.recovery_seconds.append(time.monotonic() - t1)
 
@@ -156,7 +169,12 @@ def run_soak(
         ks = [cycle] + (sorted(expected) if verify else [])
         logs_before = {p.name: p.stat().st_size for p in proj.server_dir.glob("hashserver-*.log")}
         before = executions(marker)
-        run = proj.run_script("soak_transform.py", TRANSFORM_SCRIPT, str(marker), json.dumps(ks), timeout=120)
+        try:
+            run = proj.run_script("soak_transform.py", TRANSFORM_SCRIPT, str(marker), json.dumps(ks), timeout=120)
+        except AssertionError as exc:
+            from orch_helpers import Run
+
+            run = Run(["soak_transform.py"], -1, "", str(exc), 120.0)
         if run.returncode != 0:
             if _hung_on_upload_race(proj.server_dir, logs_before):
                 result.upstream_hangs += 1

@@ -259,7 +259,9 @@ class _Run:
             reason = self.start_failure_reason(outcome)
             if launched:
                 exc = await self.failure(reason, outcome.data or data)
-                await server.remove_state(key)
+                with anyio.CancelScope(shield=True):
+                    await self.stop_failed_launch(outcome)
+                    await server.remove_state(key)
                 raise exc
             # Someone else's launch failed: clean up and launch it ourselves.
             if outcome.event == "timeout":
@@ -335,13 +337,30 @@ class _Run:
             reason = self.start_failure_reason(outcome)
             if launched:
                 exc = await self.failure(reason, outcome.data)
-                await server.remove_state(key)
+                with anyio.CancelScope(shield=True):
+                    await self.stop_failed_launch(outcome)
+                    await server.remove_state(key)
                 raise exc
             if outcome.event == "timeout":
                 raise await self.failure(reason, outcome.data)
             await server.remove_state(key)
             self.phase("stale_cleanup", "remove")
         raise self.error("the service state kept changing; giving up")
+
+    async def stop_failed_launch(self, outcome: WaitOutcome) -> None:
+        """Our launch failed (status "failed", a timeout) but its process still runs: stop it.
+
+        Once its state file is removed nothing would find it again; it would
+        hold its port and the next launch would start a second one.
+        """
+        assert self.server is not None
+        pid = outcome.data.get("pid") if outcome.data is not None else None
+        if outcome.event == "dead" or not isinstance(pid, int) or isinstance(pid, bool):
+            return
+        with anyio.move_on_after(15):
+            if await self.server.pid_alive(pid):
+                self.phase("stale_cleanup", "stop-failed-launch")
+                await self.server.stop(self.cfg.key)
 
     @staticmethod
     def start_failure_reason(outcome: WaitOutcome) -> str:

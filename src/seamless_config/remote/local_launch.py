@@ -16,6 +16,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -120,8 +121,26 @@ def write_starting_state(request: LaunchRequest, server_dir: Path, spawned: Spaw
     _write_atomically(server_dir / f"{request.key}.json", data)
 
 
+def write_state_or_stop(request: LaunchRequest, server_dir: Path, spawned: Spawned) -> None:
+    """``write_starting_state``; if that fails (disk full, read-only), stop the process just spawned. Raises OSError.
+
+    Without its state file nothing would ever find the process again: it would
+    run unrecorded and the next launch would start a second one. It is our own
+    fresh session (``start_new_session``, not yet reaped), so its PID and
+    process group cannot belong to anyone else.
+    """
+    try:
+        write_starting_state(request, server_dir, spawned)
+    except OSError:
+        try:
+            os.killpg(spawned.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        raise
+
+
 def launch_locally(request: LaunchRequest, server_dir: Path, env: dict[str, str]) -> int:
     """Start the service and write its initial state; return its PID. Raises OSError."""
     spawned = spawn_service(request, server_dir, env)
-    write_starting_state(request, server_dir, spawned)
+    write_state_or_stop(request, server_dir, spawned)
     return spawned.pid

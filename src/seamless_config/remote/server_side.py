@@ -30,7 +30,7 @@ import anyio.to_thread
 from ..errors import ServiceError
 from .file_lock import file_lock
 from .health import HealthChecker
-from .local_launch import LaunchRequest, launch_locally, spawn_service, write_starting_state
+from .local_launch import LaunchRequest, launch_locally, spawn_service, write_state_or_stop
 from .host_scripts import LOCK_SCRIPT, WATCH_SCRIPT
 from .hosts import CommandResult, Host, LocalHost, SSHHost, local_env
 from .launch_config import CONFIG_DIR_ENV, DEFAULT_SERVER_DIR, helper_base_directory
@@ -299,7 +299,13 @@ class LocalServerSide(ServerSide):
         if not pid_alive(spawned.pid):  # it gave up waiting: start it the usual way
             launch_locally(dataclasses.replace(request, parameters=parameters), self.server_dir, local_env())
             return
-        write_starting_state(dataclasses.replace(request, parameters=parameters), self.server_dir, spawned)
+        try:
+            write_state_or_stop(dataclasses.replace(request, parameters=parameters), self.server_dir, spawned)
+        except OSError as exc:
+            raise ServiceError(
+                f"{service} on {self.label}: cannot record the state of `{shlex.join(request.service_argv)}`: {exc}",
+                service=service, host=self.label, reason=f"cannot record {request.service_argv[0]}'s state: {exc}",
+            ) from None
 
     async def launch(self, request: LaunchRequest, *, service: str) -> None:
         """Like the helper, but in-process unless a conda environment must be activated."""
