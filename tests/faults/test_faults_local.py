@@ -88,6 +88,30 @@ def test_service_dies_during_start(project_factory: Factory) -> None:
     assert_clean(proj)
 
 
+def test_service_reports_failed_but_its_process_lives_on(project_factory: Factory) -> None:
+    """A service that writes status "failed" and hangs instead of exiting (seen with seamless-jobserver when
+    its port is taken between its check and its bind): reported, and stopped rather than left unrecorded."""
+    proj = project_factory()
+    fake_service(proj, "hashserver", """\
+        f=""; prev=""
+        for a in "$@"; do [ "$prev" = "--status-file" ] && f="$a"; prev="$a"; done
+        i=0; while [ ! -s "$f" ] && [ $i -lt 500 ]; do sleep 0.02; i=$((i+1)); done
+        echo "ERROR: 127.0.0.1 port 61999 already in use"
+        sed 's/"status": "starting"/"status": "failed"/' "$f" > "$f.tmp" && mv "$f.tmp" "$f"
+        exec sleep 300
+        """)
+    run = proj.init("--json")
+    assert run.returncode == 4, run.describe()
+    services = report_services(run.json)
+    assert services["hashserver"]["status"] == "failed"
+    assert "already in use" in services["hashserver"]["reason"], services["hashserver"]
+    assert_clean(proj)  # the hanging process was stopped: no unrecorded service
+    drop_fake(proj)
+    again = proj.init("--json")
+    assert again.returncode == 0, again.describe()
+    assert_clean(proj)
+
+
 def test_port_range_taken(project_factory: Factory) -> None:
     proj = project_factory()
     lo, hi = proj.ports["hashserver"]
@@ -158,7 +182,7 @@ def test_sigkill_of_each_service_relaunches_it(project_factory: Factory) -> None
     for service in SERVICES:
         old = kill_service(proj, service)
         t1 = time.monotonic()
-        run = proj.init("--json")
+        run = proj.init("--json", "-vv", "--timeout", "60")  # -vv: the log says where time went
         numbers[service] = time.monotonic() - t1
         assert run.returncode == 0, run.describe()
         relaunched = launched(run.json)
