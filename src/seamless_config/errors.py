@@ -12,6 +12,10 @@ Everything seamless-config raises is a ``ConfigurationError``::
         └── OrchestrationError             bringing services up failed
             ├── ServiceError               one service; .service, .host, .log_path, .log_tail, .reason
             │   └── ConnectionFailedError  the SSH connection to a frontend failed
+            │       └── SSHError           .hint says what to do, .detail what ssh said (see docs/ssh.md)
+            │           ├── HostKeyChangedError         refused; .known_hosts = "file:line" of the old key
+            │           ├── AuthenticationRefusedError  .identities tried
+            │           └── HostUnreachableError        refused / timed out / unknown name
             ├── TunnelError                an ``ssh -L`` tunnel could not be established
             ├── CommandTimeout (+TimeoutError)   a command on a host did not finish in time
             └── ServicesUnavailable        init() / ainit(): .report lists every service's outcome

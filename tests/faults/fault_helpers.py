@@ -27,8 +27,16 @@ for _path in (str(TESTS / "orchestrator"), str(TESTS / "e2e"), str(TESTS)):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
+import orch_helpers  # noqa: E402
 from local_cluster import _descendants, _is_service_of, pid_alive  # noqa: E402
 from orch_helpers import OrchProject, _record_ports  # noqa: E402
+
+# Our own port blocks (63000-64999), apart from the orchestrator suite's (61000+): when several test
+# runs share a machine, two services racing for one port is a fault of its own (hashserver 1.1.0
+# writes "running" before uvicorn binds, so the loser exits after reporting success and a
+# health check may reach the winner); the fault suites must see only the faults they inject.
+if orch_helpers.PORT_BASE < 63000:
+    orch_helpers.PORT_BASE = 63000 + 1000 * (os.getpid() % 2)
 
 from seamless_config.remote import find_tunnel_pids  # noqa: E402
 
