@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 
@@ -33,10 +34,12 @@ def test_dead_service_behind_a_live_tunnel(ssh_project: OrchProject) -> None:
     kill_service(proj, "hashserver")
     assert all(census(proj).tunnels), "the tunnel should still be up, in front of nothing"
     t0 = time.monotonic()
-    run = proj.init("--json")
+    run = proj.init("--json", "-vv")  # -vv: the log says where the time went
     assert run.returncode == 0, run.describe()
     services = report_services(run.json)
     assert not services["hashserver"]["reused"], services
+    if os.environ.get("FAULTS_SHOW_LOG"):
+        print(run.stderr)
     new_tunnels = tunnel_pids(proj, "hashserver")
     assert new_tunnels and not set(new_tunnels) & set(old_tunnels), (old_tunnels, new_tunnels)
     c = assert_clean(proj)
