@@ -112,6 +112,43 @@ def test_service_reports_failed_but_its_process_lives_on(project_factory: Factor
     assert_clean(proj)
 
 
+HUNG_START = """\
+    echo "ERROR: 127.0.0.1 port 61999 already in use"
+    exec sleep 300
+    """
+
+
+def test_a_start_that_hangs_is_stopped_not_waited_for_forever(project_factory: Factory) -> None:
+    """seamless-jobserver 0.3.0, when its port is taken between its check and its bind, logs the error and
+    stays "starting" forever. Our own launch is stopped at the deadline; one left behind by a launcher that
+    was killed is stopped by the next run that waits a whole deadline for it; the run after that launches."""
+    proj = project_factory()
+    fake_service(proj, "seamless-jobserver", HUNG_START)
+    run = proj.init("--json", "--timeout", "6")
+    assert run.returncode == 4, run.describe()
+    assert report_services(run.json)["jobserver"]["status"] == "failed"
+    assert_clean(proj)  # our own hung launch was stopped
+    # A launcher killed while it waits leaves the hung start behind ...
+    process, _ = proj.popen_init("--json", "--timeout", "60")
+    assert _wait_for(
+        lambda: any((s.get("meta") or {}).get("service") == "jobserver" for s in proj.server_states().values()), 60
+    )
+    process.kill()
+    process.communicate(timeout=10)
+    _, state = proj.state_for("jobserver")
+    assert state["status"] == "starting"
+    # ... the next run waits its whole deadline for it, then stops it ...
+    second = proj.init("--json", "--timeout", "6")
+    assert second.returncode == 4, second.describe()
+    assert "stopped it" in report_services(second.json)["jobserver"]["reason"], second.json
+    assert_clean(proj)
+    # ... and with a working jobserver the next run launches it.
+    drop_fake(proj)
+    third = proj.init("--json")
+    assert third.returncode == 0, third.describe()
+    assert_clean(proj)
+
+
 def test_port_range_taken(project_factory: Factory) -> None:
     proj = project_factory()
     lo, hi = proj.ports["hashserver"]

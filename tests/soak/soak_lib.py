@@ -141,7 +141,8 @@ def run_soak(
         first = _init(proj)
         if first.returncode != 0:
             result.init_failures += 1
-            result.problems.append(f"cycle {cycle} init 1: " + first.describe()[-1500:])
+            result.problems.append(f"cycle {cycle} init 1: " + first.describe()[-6000:])
+            say(f"cycle {cycle + 1}/{cycles}: init FAILED (exit {first.returncode})")
             continue
         try:
             if kind == "service":
@@ -162,6 +163,7 @@ def run_soak(
         if second.returncode != 0:
             result.init_failures += 1
             result.problems.append(f"cycle {cycle} init after {label}: " + second.describe()[-6000:])
+            say(f"cycle {cycle + 1}/{cycles}: init after {label} FAILED (exit {second.returncode})")
             continue
         result.recovery_seconds.append(time.monotonic() - t1)
 

@@ -91,6 +91,8 @@ class _Run:
         self.deadline = deadline
         self.client = ClientFile.for_key(cfg.key)
         self.server: ServerSide | None = None
+        self.launched = False  # this run started the service's process
+        self.waiting_on_other = False  # this run is waiting for another process's launch to finish
 
     # -- small utilities -------------------------------------------------
 
@@ -242,14 +244,17 @@ class _Run:
                         raise self.error("the service vanished right after launch")
                     await self.launch(server_dir)
                     launched = True
+                    self.launched = True
             # "starting": wait outside the lock, so others can wait too.
             self.phase("wait_for_start", "waiting")
             pid = (
                 data.get("pid") if data is not None else None
             )  # None: ours, just launched
+            self.waiting_on_other = not launched
             outcome = await server.wait_for_start(
                 key, pid if isinstance(pid, int) else None, within=self.remaining()
             )
+            self.waiting_on_other = False
             if outcome.status == "running" and outcome.data is not None:
                 if await self.validate_running(outcome.data, after_start=True):
                     return outcome.data, "launched" if launched else "reused-remote"
@@ -265,7 +270,17 @@ class _Run:
                 raise exc
             # Someone else's launch failed: clean up and launch it ourselves.
             if outcome.event == "timeout":
-                raise await self.failure(reason, outcome.data or data)
+                # It has been "starting" for at least our whole budget: hung (seen with
+                # seamless-jobserver 0.3.0 when its port is taken: it logs the error and never
+                # leaves "starting"). Stop it, so the next run launches afresh instead of
+                # waiting for it again and again.
+                exc = await self.failure(
+                    f"{reason} (started by another process; stopped it: run again)", outcome.data or data
+                )
+                with anyio.CancelScope(shield=True):
+                    await self.stop_failed_launch(outcome)
+                    await server.remove_state(key)
+                raise exc
             await server.remove_state(key)
             self.phase("stale_cleanup", "remove")
         raise self.error("the service state kept changing; giving up")
@@ -361,6 +376,17 @@ class _Run:
             if await self.server.pid_alive(pid):
                 self.phase("stale_cleanup", "stop-failed-launch")
                 await self.server.stop(self.cfg.key)
+
+    async def stop_own_launch(self) -> None:
+        """After a timeout: stop the process this run launched, and forget its state (bounded, shielded)."""
+        assert self.server is not None
+        with anyio.CancelScope(shield=True), anyio.move_on_after(15):
+            data = await self.server.read_state(self.cfg.key)
+            pid = data.get("pid") if data is not None else None
+            if isinstance(pid, int) and not isinstance(pid, bool) and await self.server.pid_alive(pid):
+                self.phase("stale_cleanup", "stop-own-launch")
+                await self.server.stop(self.cfg.key)
+            await self.server.remove_state(self.cfg.key)
 
     @staticmethod
     def start_failure_reason(outcome: WaitOutcome) -> str:
@@ -594,11 +620,16 @@ async def ensure_service(
                 raise run.error(
                     f"timed out after {timeout:g}s before reaching the host"
                 ) from None
+            error = run.error(f"timed out after {timeout:g}s")
             with anyio.move_on_after(10):
-                raise await run.failure(
-                    f"timed out after {timeout:g}s", None
-                ) from None
-            raise run.error(f"timed out after {timeout:g}s") from None
+                error = await run.failure(f"timed out after {timeout:g}s", None)
+            if run.launched:  # ours and not ready in time: stop it rather than leave it half-started
+                await run.stop_own_launch()
+            elif run.waiting_on_other:  # someone else's, "starting" for our whole budget: hung
+                await run.stop_own_launch()
+                error = run.error(f"{error.reason} (started by another process; stopped it: run again)",
+                                  log_path=error.log_path, log_tail=error.log_tail)
+            raise error from None
 
 
 async def stop_service(conf: Mapping[str, Any], *, pool: ConnectionPool, timeout: float) -> None:

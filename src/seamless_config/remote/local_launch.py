@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,9 @@ def spawn_service(request: LaunchRequest, server_dir: Path, env: dict[str, str])
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,  # the service outlives this process, as with the helper
         )
+    # Unlike the helper's, this process stays our child: reap it when it exits, or it would linger as a
+    # zombie that looks alive to `kill -0` (rhl-stop would wait 10 s for it, other launchers reuse it).
+    threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
     return Spawned(process.pid, log_path, tuple(argv))
 
 
