@@ -331,6 +331,7 @@ class _Run:
             event = message.get("event")
             data = message.get("data") if isinstance(message.get("data"), dict) else None
             launched = bool(message.get("launched"))
+            self.launched = self.launched or launched
             if event == "found" and data is not None:
                 self.phase("remote_check", "found:running")
                 if await self.validate_running(data):
