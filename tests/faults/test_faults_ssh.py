@@ -40,10 +40,9 @@ def test_dead_service_behind_a_live_tunnel(ssh_project: OrchProject) -> None:
     assert not services["hashserver"]["reused"], services
     if os.environ.get("FAULTS_SHOW_LOG"):
         print(run.stderr)
-    new_tunnels = tunnel_pids(proj, "hashserver")
-    assert new_tunnels and not set(new_tunnels) & set(old_tunnels), (old_tunnels, new_tunnels)
-    c = assert_clean(proj)
-    assert not (set(old_tunnels) & set(c.tunnels))
+    # Forwarded again (by a new `ssh -L`, or by the shared ControlMaster: then the PID may stay the same).
+    assert tunnel_pids(proj, "hashserver"), proj.client_records()
+    assert_clean(proj)
     print(f"\ndead service behind a live tunnel: relaunched and re-tunnelled in {time.monotonic() - t0:.2f}s")
 
 
@@ -61,7 +60,7 @@ def test_sigkill_of_each_tunnel(ssh_project: OrchProject) -> None:
         assert run.returncode == 0, run.describe()
         # Only the tunnel is new: the service is reused on the frontend, never launched twice.
         assert {k: s["pid"] for k, s in proj.server_states().items()} == pids
-        assert tunnel_pids(proj, service) and not set(tunnel_pids(proj, service)) & set(tunnels)
+        assert tunnel_pids(proj, service), proj.client_records()  # forwarded again
         assert_clean(proj)
         print(f"\ntunnel of {service} killed: re-tunnelled in {time.monotonic() - t0:.2f}s")
 
@@ -80,7 +79,8 @@ def test_sshd_down(ssh_project: OrchProject, sshd: SSHD) -> None:
     services = report_services(run.json)
     for service in ("hashserver", "database"):
         assert services[service]["status"] == "failed", services
-        assert "Cannot connect" in services[service]["reason"] and sshd.alias in services[service]["reason"]
+        reason = services[service]["reason"]
+        assert reason.startswith("Cannot") and sshd.alias in reason, reason
     assert services["jobserver"]["status"] in ("skipped", "failed")
     assert run.json["deadline_passed"] is False
     assert not proj.server_states() and not census(proj).tunnels
