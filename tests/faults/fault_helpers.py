@@ -28,7 +28,7 @@ for _path in (str(TESTS / "orchestrator"), str(TESTS / "e2e"), str(TESTS)):
         sys.path.insert(0, _path)
 
 import orch_helpers  # noqa: E402
-from local_cluster import _descendants, _is_service_of, pid_alive  # noqa: E402
+from local_cluster import _cmdline, _descendants, pid_alive  # noqa: E402
 from orch_helpers import OrchProject, _record_ports  # noqa: E402
 
 # Our own port blocks (63000-64999), apart from the orchestrator suite's (61000+): when several test
@@ -87,6 +87,13 @@ def executions(marker: Path) -> dict[int, int]:
             if parts:
                 counts[int(parts[0])] = counts.get(int(parts[0]), 0) + 1
     return counts
+
+
+def _is_service_of(pid: int, home: Path, key: str) -> bool:
+    """Does *pid* run with ``--status-file <home>/.remote-http-launcher/server/<key>.json``?"""
+    cmd = _cmdline(pid)
+    suffix = f".remote-http-launcher/server/{key}.json"
+    return f"{home}/{suffix}" in cmd or f"~/{suffix}" in cmd
 
 
 def service_pid(proj: OrchProject, service: str) -> int:
