@@ -387,6 +387,8 @@ class _Run:
             if isinstance(pid, int) and not isinstance(pid, bool) and await self.server.pid_alive(pid):
                 self.phase("stale_cleanup", "stop-own-launch")
                 await self.server.stop(self.cfg.key)
+                if await self.server.pid_alive(pid):
+                    return  # not stopped (refused): keep it recorded, never leave it running unrecorded
             await self.server.remove_state(self.cfg.key)
 
     @staticmethod
