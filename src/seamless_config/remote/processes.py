@@ -146,9 +146,12 @@ def check_identity(state: dict[str, Any], state_mtime: float | None) -> tuple[Pr
     return info, ""
 
 
-def _send(pid: int, sig: int) -> str | None:
+def _send(pid: int, sig: int, *, group: bool = False) -> str | None:
     try:
-        os.kill(pid, sig)
+        if group:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
     except ProcessLookupError:
         return "gone"
     except PermissionError:
@@ -171,20 +174,23 @@ def _wait_gone(info: ProcessInfo, seconds: float) -> bool:
     return not _same_process(info)
 
 
-def signal_guarded(info: ProcessInfo, sig: int) -> str | None:
-    """Send ``sig`` to ``info.pid`` if it is still that very process; None if sent."""
+def signal_guarded(info: ProcessInfo, sig: int, *, group: bool = False) -> str | None:
+    """Send ``sig`` to ``info.pid`` (its process group if ``group``) if it is still that very process; None if sent."""
     if not _same_process(info):
         return "gone"
-    return _send(info.pid, sig)
+    return _send(info.pid, sig, group=group)
 
 
-def stop_guarded(info: ProcessInfo, grace: float = 5.0) -> str:
+def stop_guarded(info: ProcessInfo, grace: float = 5.0, *, group: bool = False) -> str:
     """SIGINT, then SIGTERM, then SIGKILL (each after ``grace`` s), re-checking identity each time.
+
+    With ``group``, each signal goes to the leader's whole process group, so that
+    a service's children (a wrapper's shell, a jobserver's workers) go with it.
 
     Returns "stopped", "kill required", "gone" or "permission denied".
     """
     for number, sig in enumerate((signal.SIGINT, signal.SIGTERM, signal.SIGKILL)):
-        problem = signal_guarded(info, sig)
+        problem = signal_guarded(info, sig, group=group)
         if problem == "gone":
             return "gone" if number == 0 else "stopped"
         if problem is not None:
@@ -192,6 +198,18 @@ def stop_guarded(info: ProcessInfo, grace: float = 5.0) -> str:
         if _wait_gone(info, grace):
             return "kill required" if sig == signal.SIGKILL else "stopped"
     return "kill required"
+
+
+def _launched_group_leader(state: dict[str, Any], info: ProcessInfo) -> bool:
+    """Signal the whole group only of a process this package launched (exact start time recorded)
+    into a session of its own: a forged or foreign state never widens a signal beyond one PID."""
+    ticks = state.get("pid_start_ticks")
+    if not isinstance(ticks, int) or isinstance(ticks, bool) or ticks != info.start_ticks:
+        return False
+    try:
+        return os.getpgid(info.pid) == info.pid
+    except OSError:
+        return False
 
 
 def stop_recorded(state: dict[str, Any], state_mtime: float | None, grace: float = 5.0) -> tuple[str, str]:
@@ -206,5 +224,5 @@ def stop_recorded(state: dict[str, Any], state_mtime: float | None, grace: float
         return "not running", reason
     if reason:
         return "pid reused", reason
-    outcome = stop_guarded(info, grace)
+    outcome = stop_guarded(info, grace, group=_launched_group_leader(state, info))
     return ("not running", "gone") if outcome == "gone" else (outcome, "")
