@@ -50,14 +50,24 @@ def allocate_ports() -> dict[str, tuple[int, int]]:
 
 
 @contextmanager
-def occupied(lo: int, hi: int) -> Iterator[None]:
-    """Listen on every port of lo..hi on 127.0.0.1 (the test's own sockets)."""
+def occupied(lo: int, hi: int, *, taken_ok: bool = False) -> Iterator[None]:
+    """Listen on every port of lo..hi on 127.0.0.1 (the test's own sockets).
+
+    With *taken_ok*, a port that cannot be bound (a just-killed server's TIME_WAIT
+    sockets, made without SO_REUSEADDR, keep it unbindable for everyone) counts as taken.
+    """
     sockets = []
     try:
         for port in range(lo, hi + 1):
             sock = socket.socket()
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a TIME_WAIT of an earlier run is no obstacle
-            sock.bind(("127.0.0.1", port))
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                sock.close()
+                if not taken_ok:
+                    raise
+                continue
             sock.listen(1)
             sockets.append(sock)
         yield
