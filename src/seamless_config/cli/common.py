@@ -91,5 +91,15 @@ def guarded(prog: str, as_json: bool, action: Callable[[], int]) -> int:
         return fail(prog, f"configuration error: unknown {exc}", EXIT_CONFIG, as_json=as_json)
 
 
+def parse_stage(value: Optional[str]) -> tuple[Optional[str], Optional[str]]:
+    """``--stage STAGE[:SUBSTAGE]`` -> (stage, substage)."""
+    if value is None:
+        return None, None
+    stage, _, substage = value.partition(":")
+    if not stage:
+        raise typer.BadParameter("the stage before ':' cannot be empty", param_hint="--stage")
+    return stage, substage or None
+
+
 def optional(value: Optional[str]) -> Optional[str]:
     return value

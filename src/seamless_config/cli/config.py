@@ -18,7 +18,8 @@ from typing import Any, Optional
 
 import typer
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
+from .common import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, VERSION_OPTION, parse_stage
+from .common import EXIT_FAILED as EXIT_PROBLEMS
 
 app = typer.Typer(
     add_completion=True, rich_markup_mode=None, no_args_is_help=True,
@@ -27,18 +28,10 @@ app = typer.Typer(
 )
 
 
-def _version(value: bool) -> None:
-    if value:
-        from .. import __version__
-
-        typer.echo(f"seamless-config {__version__}")
-        raise typer.Exit(EXIT_OK)
-
 
 @app.callback()
 def _main(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
+    version: Optional[bool] = VERSION_OPTION,
 ) -> None:
     """See and check the Seamless configuration of a directory."""
 
@@ -50,14 +43,6 @@ def _home() -> str:
 def _emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
-
-def _parse_stage(value: Optional[str]) -> tuple[Optional[str], Optional[str]]:
-    if value is None:
-        return None, None
-    stage, _, substage = value.partition(":")
-    if not stage:
-        raise typer.BadParameter("the stage before ':' cannot be empty", param_hint="--stage")
-    return stage, substage or None
 
 
 @app.command()
@@ -113,7 +98,7 @@ def run_show(stage_arg: Optional[str], workdir: Path, as_json: bool) -> int:
     from ..environment import seamless_cache_dir
     from ..errors import ConfigurationError
 
-    stage, substage = _parse_stage(stage_arg)
+    stage, substage = parse_stage(stage_arg)
     try:
         expl = explain(workdir, _home(), stage, substage, seamless_cache=seamless_cache_dir())
     except ConfigurationError as exc:

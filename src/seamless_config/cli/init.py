@@ -14,19 +14,12 @@ from typing import Any, Optional
 
 import typer
 
-EXIT_OK, EXIT_USAGE, EXIT_CONFIG, EXIT_UNAVAILABLE, EXIT_INTERRUPTED = 0, 2, 3, 4, 130
+from .common import (  # the exit codes, --version and --stage parsing of every seamless CLI
+    EXIT_CONFIG, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, VERSION_OPTION, parse_stage,
+)
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None)
 
-
-def parse_stage(value: Optional[str]) -> tuple[Optional[str], Optional[str]]:
-    """``STAGE[:SUBSTAGE]`` -> (stage, substage)."""
-    if value is None:
-        return None, None
-    stage, _, substage = value.partition(":")
-    if not stage:
-        raise typer.BadParameter("the stage before ':' cannot be empty", param_hint="--stage")
-    return stage, substage or None
 
 
 def _emit_json(data: dict[str, Any]) -> None:
@@ -48,6 +41,7 @@ def main_command(
     verbose: int = typer.Option(
         0, "--verbose", "-v", count=True, help="Log what happens on stderr (-v: steps, -vv: every phase)."
     ),
+    version: Optional[bool] = VERSION_OPTION,
 ) -> None:
     """Bring up and check the services of this directory's Seamless configuration.
 
