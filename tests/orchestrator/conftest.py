@@ -15,11 +15,8 @@ The machinery for stopping services is shared with the e2e tests
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
 
 HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent
@@ -27,48 +24,4 @@ for _path in (str(HERE), str(TESTS), str(TESTS / "e2e")):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from orch_helpers import OrchProject, make_project, teardown_project
-from sshd import SSHD, sshd  # noqa: F401  (session fixture)
-
-
-@pytest.fixture
-def project_factory(tmp_path: Path) -> Iterator[Callable[..., OrchProject]]:
-    """``make(**kwargs)`` -> an OrchProject under tmp_path (see ``orch_helpers.make_project``).
-
-    Everything the projects started is stopped at teardown, and the test fails
-    if a service or tunnel survives SIGKILL.
-    """
-    made: list[OrchProject] = []
-
-    def make(name: str = "p", **kwargs: Any) -> OrchProject:
-        proj = make_project(tmp_path / name, **kwargs)
-        made.append(proj)
-        return proj
-
-    yield make
-
-    survivors: list[int] = []
-    for proj in made:
-        survivors += teardown_project(proj)
-    assert not survivors, f"processes still alive after SIGKILL: {survivors}"
-
-
-@pytest.fixture
-def project(project_factory: Callable[..., OrchProject]) -> OrchProject:
-    """A project on a local cluster: hashserver, database, jobserver (workers: 2, execution: remote)."""
-    return project_factory()
-
-
-@pytest.fixture
-def ssh_project(project_factory: Callable[..., OrchProject], sshd: SSHD) -> Iterator[OrchProject]:  # noqa: F811
-    """A project whose cluster is reached over SSH (the test sshd) with ``tunnel: true``.
-
-    The remote sessions get their own HOME (``remote-home/``): server state
-    lives there, client records and tunnels in the local ``home/``.
-    """
-    proj = project_factory(ssh=sshd)
-    sshd.set_remote_home(proj.remote_home)
-    try:
-        yield proj
-    finally:
-        sshd.set_remote_home(None)
+from orch_fixtures import project, project_factory, ssh_project, sshd  # noqa: E402,F401  (fixtures, defined once)

@@ -8,11 +8,8 @@ anything survives.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
 
 HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent
@@ -20,37 +17,4 @@ for _path in (str(HERE), str(TESTS), str(TESTS / "e2e"), str(TESTS / "orchestrat
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from orch_helpers import OrchProject, make_project, teardown_project  # noqa: E402
-from sshd import SSHD, sshd  # noqa: E402,F401  (session fixture)
-
-
-@pytest.fixture
-def project_factory(tmp_path: Path) -> Iterator[Callable[..., OrchProject]]:
-    made: list[OrchProject] = []
-
-    def make(name: str = "p", **kwargs: Any) -> OrchProject:
-        proj = make_project(tmp_path / name, **kwargs)
-        made.append(proj)
-        return proj
-
-    yield make
-
-    survivors: list[int] = []
-    for proj in made:
-        survivors += teardown_project(proj)
-    assert not survivors, f"processes still alive after SIGKILL: {survivors}"
-
-
-@pytest.fixture
-def project(project_factory: Callable[..., OrchProject]) -> OrchProject:
-    return project_factory()
-
-
-@pytest.fixture
-def ssh_project(project_factory: Callable[..., OrchProject], sshd: SSHD) -> Iterator[OrchProject]:  # noqa: F811
-    proj = project_factory(ssh=sshd)
-    sshd.set_remote_home(proj.remote_home)
-    try:
-        yield proj
-    finally:
-        sshd.set_remote_home(None)
+from orch_fixtures import project, project_factory, ssh_project, sshd  # noqa: E402,F401  (fixtures, defined once)
