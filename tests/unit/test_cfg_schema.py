@@ -53,6 +53,66 @@ def _corpus_files(tmp: Path) -> Iterator[tuple[str, str]]:
         yield path.name, path.read_text()
     yield "clusters.yaml", LOCAL_CLUSTER
     yield "clusters.yaml", HPC_CLUSTER
+    yield from shell_field_documents()
+
+
+# Values of the fields names.py checks before they reach a job script, a shell word or a key
+# (partition, project, tmpdir, memory, durations, directives, prologue lines, Dask mappings, counts,
+# names): safe ones, unsafe ones and ones that differ from a safe one only by a trailing newline.
+_UNSAFE_STRINGS = ["a;b", "a b", "$(x)", "`x`", "a\nb", "ok\n", "-p", "x\u0007", "a|b", "'q'"]
+SHELL_FIELD_VALUES: dict[str, list[Any]] = {
+    "partition": ["gpu", "gpu,big", "a.b+c", "x" * 256, "x" * 257, *_UNSAFE_STRINGS],
+    "project": ["acct_1", "a,", ",a", *_UNSAFE_STRINGS],
+    "tmpdir": ["/tmp", "$TMPDIR", "/scratch/${USER}/x", "$IFS", "${IFS}x", "$IFSX", "/a/../b", "..", "a/..",
+               "/a/..b", "~/t", "x" * 1025, *_UNSAFE_STRINGS],
+    "memory": ["32000MB", "16 GiB", "2.5GB", 1000, -1, "1GBXX", "1e3", "x" * 40, *_UNSAFE_STRINGS],
+    "walltime": ["01:00:00", "1-12:00:00", "10m", "1.5h", "2 hours", 3600, "1:2:3:4:5", *_UNSAFE_STRINGS],
+    "lifetime": ["10m", "x10m", *_UNSAFE_STRINGS],
+    "unknown_task_duration": ["1m", "1m;"], "target_duration": ["10m", "10m\n"], "lifetime_stagger": ["4m", "4 m s"],
+    "job_extra_directives": [["--gres=gpu:1"], ["-A acct", "--constraint=a|b", "host='n1'"], ["$HOME"],
+                             ["`x`"], ["a\nb"], ["ok\n"], ["x" * 1025], ["\u00e9"], []],
+    "job_script_prologue": [["module load cuda"], ["export A=$B; cd `x`"], ["a\nb"], ["ok\n"], ["x\u0007"],
+                            ["\u2028"], ["x" * 4097], [], None],
+    "extra_dask_config": [{"distributed.worker.memory.target": 0.6}, {"a-b.c_d": [1, "x", None, True]},
+                          {"a b": 1}, {"1a": 1}, {"k": "x\ny"}, {"k": "ok\n"}, {"k": {"n.m": [1, {"o": "p"}]}},
+                          {"k": {"bad key": 1}}, {"k": "x" * 4097}, {"k" * 257: 1}],
+    "dask_resources": [{"GPU": 1}, {"G;PU": 1}, {"GPU\n": 1}],
+    "cores": [1, 100000, 100001], "job_cores": [100001], "processes": [100000], "worker_threads": [100001],
+    "maximum_jobs": [0, 100001],
+}
+CLUSTER_FIELD_VALUES: dict[str, list[Any]] = {
+    "workers": [1, 1024, 1025],
+    "memory_per_core_property_name": ["memcore", "mem,core", "mem core", "m\n", "$(x)"],
+}
+NAME_VALUES = ["ok", "x" * 64, "x" * 65, "ok\n", "a--b"]
+
+
+def _cluster_text(name: str, queue: str, field: str | None, value: Any, top: dict[str, Any] | None = None) -> str:
+    queue_def: dict[str, Any] = {"cores": 1, "conda": ""}
+    if field is not None:
+        queue_def[field] = value
+    cluster = {"type": "slurm", **(top or {}), "frontends": [{"hostname": "login"}], "queues": {queue: queue_def}}
+    return json.dumps({name: cluster})
+
+
+def shell_field_documents() -> Iterator[tuple[str, str]]:
+    for field, values in SHELL_FIELD_VALUES.items():
+        for value in values:
+            text = _cluster_text("c", "q", field, value)
+            yield "clusters.yaml", text
+            yield "seamless.yaml", f"- project: p\n- clusters: {text}\n"  # inline: no job_script_prologue
+            if "_" in field:
+                yield "clusters.yaml", _cluster_text("c", "q", field.replace("_", "-"), value)
+    for field, values in CLUSTER_FIELD_VALUES.items():
+        for value in values:
+            yield "clusters.yaml", _cluster_text("c", "q", None, None, {field: value})
+    for value in NAME_VALUES:
+        yield "clusters.yaml", _cluster_text(value, "q", None, None)
+        yield "clusters.yaml", _cluster_text("c", value, None, None)
+        yield "clusters.yaml", _cluster_text("c", "q", "conda", value)
+        yield "seamless.yaml", f"- project: {json.dumps(value)}\n"
+        yield "seamless.yaml", f"- {json.dumps('stage ' + value)}:\n  - record: true\n"
+        yield "seamless.yaml", f"- subproject: {json.dumps(value + '/' + value)}\n"
 
 
 def _jsonable(value: Any) -> Any:
@@ -141,3 +201,20 @@ def test_schema_and_loader_accept_the_same_documents(documents: list[tuple[str, 
     print(counts, by_rule)
     assert not mismatches, f"{len(mismatches)} mismatches; the first:\n" + "\n".join(mismatches[:4])
     assert counts["documents"] > 500 and counts["accepted by both"] > 100 and counts["rejected by both"] > 60
+
+
+def test_the_shell_field_cases_are_in_the_corpus(documents: list[tuple[str, YamlDocument]], tmp_path: Path) -> None:
+    """Every field names.py checks has accepted and rejected values among the documents above."""
+    verdicts: dict[str, set[bool]] = {}
+    texts = {doc.path.read_text(): name for name, doc in documents}
+    for field in [*SHELL_FIELD_VALUES, *CLUSTER_FIELD_VALUES]:
+        for value in (SHELL_FIELD_VALUES | CLUSTER_FIELD_VALUES)[field]:
+            text = (_cluster_text("c", "q", field, value) if field in SHELL_FIELD_VALUES
+                    else _cluster_text("c", "q", None, None, {field: value}))
+            assert text in texts, (field, value)
+            doc = next(d for n, d in documents if d.path.read_text() == text)
+            verdicts.setdefault(field, set()).add(not _loader_problems("clusters.yaml", doc, tmp_path))
+    for field, seen in verdicts.items():
+        if field not in ("unknown_task_duration", "target_duration", "lifetime_stagger", "processes", "job_cores",
+                         "worker_threads"):
+            assert seen == {True, False}, (field, seen)

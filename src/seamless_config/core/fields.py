@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from ..errors import ClusterDefinitionError, ConfigFileError
 from .hints import did_you_mean
-from .names import check_host, check_name, check_path
+from .names import MAX_NAME_LENGTH, MAX_PATH_LENGTH, PLAIN_DATA_DEPTH_MESSAGE, PLAIN_DATA_SCHEMA, check_host, check_name, check_path, json_schema_for
 from .yaml_io import Here, SexagesimalInt
 
 Kind = Literal[
@@ -31,12 +31,15 @@ Kind = Literal[
 ]
 
 # JSON Schema patterns equal to the safe-name checks of names.py (the schema test proves it on the corpus).
-NAME_PATTERN = r"^(?!.*--)(?!.*STAGE-)[A-Za-z0-9_][A-Za-z0-9_.+-]*$"
+# Each ends in '$(?!\n)': jsonschema searches with Python's re, whose '$' also matches before a final newline.
+NAME_BODY = r"(?!.*--)(?!.*STAGE-)[A-Za-z0-9_][A-Za-z0-9_.+-]*"
+NAME_PATTERN = "^" + NAME_BODY + r"$(?!\n)"
 HOST_PATTERN = (
     r"^(?=.{1,254}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
-    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$|^[0-9A-Fa-f:.]+$"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$(?!\n)|^[0-9A-Fa-f:.]+$(?!\n)"
 )
-PATH_PATTERN = r"^(?!(?:.*/)?\.\.(?:/|$))[A-Za-z0-9@_./~][A-Za-z0-9@_./~-]*$"
+PATH_PATTERN = r"^(?!(?:.*/)?\.\.(?:/|$))[A-Za-z0-9@_./~][A-Za-z0-9@_./~-]*$(?!\n)"
+NAME_SCHEMA: dict[str, Any] = {"type": "string", "maxLength": MAX_NAME_LENGTH, "pattern": NAME_PATTERN}
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,10 @@ QUEUE = Shape(
                                                           "set 'cores'")),
         Rule("durations such as 1:00:00 are quoted (YAML 1.1 reads them as numbers of seconds)",
              messages=("is read by YAML 1.1 as the number",)),
+        Rule("values of 'extra_dask_config' / 'dask_resources' are nested at most 16 deep",
+             messages=(PLAIN_DATA_DEPTH_MESSAGE,)),
+        Rule("'job_script_prologue' only in ~/.seamless cluster files, not in a project file's 'clusters' "
+             "(the project schema allows only null there)", schema={}),  # expressed by cluster_schema(allow_shell)
     ),
     extra_keys=("TEMPLATE", "name"),
 )
@@ -350,21 +357,36 @@ def _field_schema(f: Field) -> dict[str, Any]:
     elif f.kind == "mapping":
         schema = {"type": "object"}
     elif f.kind == "conda":
-        schema = {"type": "string", "pattern": "^$|" + NAME_PATTERN}
+        schema = {"type": "string", "maxLength": MAX_NAME_LENGTH, "pattern": "^$|" + NAME_PATTERN}
     elif f.kind == "name":
-        schema = {"type": "string", "pattern": NAME_PATTERN}
+        schema = dict(NAME_SCHEMA)
     elif f.kind == "host":
         schema = {"type": "string", "pattern": HOST_PATTERN}
     else:
-        schema = {"type": "string", "pattern": PATH_PATTERN}
+        schema = {"type": "string", "maxLength": MAX_PATH_LENGTH, "pattern": PATH_PATTERN}
     if f.nullable and not f.required:
         schema = {"anyOf": [schema, {"type": "null"}]}
     schema["description"] = f.doc
     return schema
 
 
+def _checked_field_schema(f: Field) -> dict[str, Any]:
+    """A queue or cluster field's schema, with what names.py checks before it reaches a job script."""
+    schema = _field_schema(f)
+    extra = json_schema_for(f.name)
+    if extra is None:
+        return schema
+    if f.kind == "integer":
+        extra = {**_field_schema(Field(f.name, f.kind, f.doc, minimum=f.minimum, nullable=False)), **extra}
+    else:
+        extra = dict(extra)
+    extra["description"] = f.doc
+    return {"anyOf": [extra, {"type": "null"}], "description": f.doc} if f.nullable and not f.required else extra
+
+
 def shape_schema(shape: Shape, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    properties = {f.name: _field_schema(f) for f in shape.fields}
+    make = _checked_field_schema if shape in (QUEUE, CLUSTER) else _field_schema
+    properties = {f.name: make(f) for f in shape.fields}
     properties.update(extra or {})
     schema: dict[str, Any] = {
         "type": "object",
@@ -386,11 +408,15 @@ def unexpressible_messages() -> tuple[str, ...]:
     return tuple(m for shape in SHAPES for rule in shape.rules if rule.schema is None for m in rule.messages)
 
 
-def cluster_schema() -> dict[str, Any]:
+def cluster_schema(allow_shell: bool = True) -> dict[str, Any]:
+    """The ``$defs`` of a cluster; *allow_shell* False for clusters inside a project file (no job_script_prologue)."""
     services = {name: shape_schema(s) for name, s in SERVICE_SHAPES.items()}
     frontend = shape_schema(FRONTEND, services)
-    queue_props = {"TEMPLATE": {"type": ["string", "null"],
-                                "description": "a queue defined before this one, whose fields are copied"}}
+    queue_props: dict[str, Any] = {"TEMPLATE": {"type": ["string", "null"],
+                                                "description": "a queue defined before this one, whose fields are copied"}}
+    if not allow_shell:
+        queue_props["job_script_prologue"] = {
+            "type": "null", "description": "shell lines run before the worker: only in ~/.seamless cluster files"}
     queue = shape_schema(QUEUE, queue_props)
     # '-' in queue keys is read as '_': accept both spellings.
     queue["properties"].update({k.replace("_", "-"): v for k, v in list(queue["properties"].items()) if "_" in k})
@@ -398,12 +424,12 @@ def cluster_schema() -> dict[str, Any]:
     cluster = shape_schema(CLUSTER, {
         "frontends": {"type": "array", "items": {"$ref": "#/$defs/frontend"},
                       "description": "the hosts that run services"},
-        "queues": {"anyOf": [{"type": "object", "propertyNames": {"pattern": NAME_PATTERN},
+        "queues": {"anyOf": [{"type": "object", "propertyNames": NAME_SCHEMA,
                               "additionalProperties": {"$ref": "#/$defs/queue"}}, {"type": "null"}],
                    "description": "Dask job queues"},
     })
     cluster["required"] = ["frontends"]
-    return {"cluster": cluster, "frontend": frontend, "queue": queue}
+    return {"cluster": cluster, "frontend": frontend, "queue": queue, "plain_data": PLAIN_DATA_SCHEMA}
 
 
 def cluster_file_schema() -> dict[str, Any]:
@@ -416,7 +442,7 @@ def cluster_file_schema() -> dict[str, Any]:
                        "the machine's own cluster.",
         "type": ["object", "null"],
         "properties": {"local_cluster": {"type": "string"}},
-        "propertyNames": {"pattern": NAME_PATTERN},
+        "propertyNames": NAME_SCHEMA,
         "additionalProperties": {"$ref": "#/$defs/cluster"},
         "$defs": cluster_schema(),
     }
@@ -429,7 +455,7 @@ def project_file_schema(commands: dict[str, dict[str, Any]]) -> dict[str, Any]:
         items.append({"type": "object", "properties": {name: value}, "required": [name],
                       "additionalProperties": False})
     items.append({"type": "object", "minProperties": 1, "maxProperties": 1,
-                  "patternProperties": {r"^stage\s+" + NAME_PATTERN[1:-1] + r"\s*$": {"$ref": "#/$defs/commands"}},
+                  "patternProperties": {r"^stage\s+(?=\S{1,%d}\s*$(?!\n))" % MAX_NAME_LENGTH + NAME_BODY + r"\s*$(?!\n)": {"$ref": "#/$defs/commands"}},
                   "additionalProperties": False})
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -437,7 +463,7 @@ def project_file_schema(commands: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "title": "seamless.yaml / seamless.profile.yaml",
         "description": "A list of commands, applied in order; 'stage NAME:' blocks apply in that stage.",
         "anyOf": [{"$ref": "#/$defs/commands"}, {"type": "null"}],
-        "$defs": {"commands": {"type": "array", "items": {"anyOf": items}}, **cluster_schema()},
+        "$defs": {"commands": {"type": "array", "items": {"anyOf": items}}, **cluster_schema(allow_shell=False)},
     }
 
 
@@ -466,16 +492,16 @@ def markdown_table(shape: Shape) -> str:
 
 # ------------------------------------------------------------------ the command language's values
 
-SUBPROJECT_PATTERN = r"^(?!.*--)(?!.*STAGE-)[A-Za-z0-9_][A-Za-z0-9_.+-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.+-]*)*$"
-NODE_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.,\[\]-]*$"
+SUBPROJECT_PATTERN = r"^(?!.*--)(?!.*STAGE-)[A-Za-z0-9_][A-Za-z0-9_.+-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.+-]*)*$(?!\n)"
+NODE_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.,\[\]-]*$(?!\n)"
 
 
 def command_value_schemas() -> dict[str, dict[str, Any]]:
     """The JSON Schema of each command's argument (``rules.choose_*`` check the same)."""
-    name = {"type": "string", "pattern": NAME_PATTERN}
+    name = NAME_SCHEMA
     return {
         "project": {**name, "description": "the project: storage is per project"},
-        "subproject": {"type": "string", "pattern": SUBPROJECT_PATTERN,
+        "subproject": {"type": "string", "maxLength": 2 * MAX_NAME_LENGTH, "pattern": SUBPROJECT_PATTERN,
                        "description": "a subproject ('/' separates parts)"},
         "cluster": {"anyOf": [name, {"type": "null"}], "description": "the cluster to use"},
         "execution": {"enum": ["process", "spawn", "remote"], "description": "where transformations run"},
@@ -487,7 +513,7 @@ def command_value_schemas() -> dict[str, dict[str, Any]]:
                  "description": "a node name or SLURM node list"},
         "inherit_from_parent": {"description": "also read the parent directory's files (argument ignored)"},
         "nparallel": {"type": "integer", "minimum": 1, "description": "parallel transformations"},
-        "clusters": {"type": "object", "propertyNames": {"pattern": NAME_PATTERN},
+        "clusters": {"type": "object", "propertyNames": NAME_SCHEMA,
                      "properties": {"local_cluster": {"type": "string"}},
                      "additionalProperties": {"$ref": "#/$defs/cluster"},
                      "description": "inline cluster definitions"},

@@ -131,22 +131,34 @@ def check_path(kind: str, value: object, location: Location | None = None) -> st
 
 MAX_FIELD_LENGTH = 256
 
+# Each rule is written once, as the source of a regex the loader matches whole; the JSON Schema
+# of the same field (``json_schema_for``, used by core/fields.py) is built from the same string.
+
 # Scheduler names: SLURM partitions (a comma-separated list is allowed), accounts, OAR queues.
-_SCHED_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*(?:,[A-Za-z0-9_][A-Za-z0-9_.+-]*)*")
+SCHED_NAME_RE = r"[A-Za-z0-9_][A-Za-z0-9_.+-]*(?:,[A-Za-z0-9_][A-Za-z0-9_.+-]*)*"
 # '32000MB', '16 GiB', '2.5G', '1000'
-_MEMORY = re.compile(r"[0-9]+(?:\.[0-9]+)? ?[A-Za-z]{0,3}")
+MEMORY_RE = r"[0-9]+(?:\.[0-9]+)? ?[A-Za-z]{0,3}"
 # '01:00:00', '1-12:00:00', '30:00', '10m', '1.5h', '90 s', '2 hours'
-_DURATION = re.compile(r"[0-9]+(?:[-:][0-9]+){0,3}|[0-9]+(?:\.[0-9]+)? ?[A-Za-z]{1,12}")
+DURATION_RE = r"[0-9]+(?:[-:][0-9]+){0,3}|[0-9]+(?:\.[0-9]+)? ?[A-Za-z]{1,12}"
 # A tmpdir: the path alphabet, plus $VAR / ${VAR} (a scratch directory is often $TMPDIR or /scratch/$USER).
-_TMPDIR = re.compile(r"(?:[A-Za-z0-9@_./~]|\$[A-Za-z_][A-Za-z0-9_]*|\$\{[A-Za-z_][A-Za-z0-9_]*\})"
-                     r"(?:[A-Za-z0-9@_./~-]|\$[A-Za-z_][A-Za-z0-9_]*|\$\{[A-Za-z_][A-Za-z0-9_]*\})*")
+TMPDIR_RE = (r"(?:[A-Za-z0-9@_./~]|\$[A-Za-z_][A-Za-z0-9_]*|\$\{[A-Za-z_][A-Za-z0-9_]*\})"
+             r"(?:[A-Za-z0-9@_./~-]|\$[A-Za-z_][A-Za-z0-9_]*|\$\{[A-Za-z_][A-Za-z0-9_]*\})*")
 # A scheduler directive ('--gres=gpu:1', '-A acct', "host='n1'", '--constraint=a|b'): printable ASCII
 # without '`' and '$' (sbatch reads the line itself, but nothing in it is for a shell to expand).
-_DIRECTIVE = re.compile(r"[\x20-\x23\x25-\x5f\x61-\x7e]*")
+DIRECTIVE_RE = r"[\x20-\x23\x25-\x5f\x61-\x7e]*"
 # Dask config keys ('distributed.worker.memory.target'): they become environment variable names.
-_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*")
+DOTTED_RE = r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*"
 # Anything that would end or break a line of a script.
-_LINE_BREAKERS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+LINE_BREAKER_RE = r"[\x00-\x1f\x7f\x85\u2028\u2029]"
+ONE_LINE_RE = r"[^\x00-\x1f\x7f\x85\u2028\u2029]*"
+
+_SCHED_NAME = re.compile(SCHED_NAME_RE)
+_MEMORY = re.compile(MEMORY_RE)
+_DURATION = re.compile(DURATION_RE)
+_TMPDIR = re.compile(TMPDIR_RE)
+_DIRECTIVE = re.compile(DIRECTIVE_RE)
+_DOTTED = re.compile(DOTTED_RE)
+_LINE_BREAKERS = re.compile(LINE_BREAKER_RE)
 
 
 def _require_str(kind: str, value: object, location: Location | None) -> str:
@@ -337,3 +349,62 @@ def check_cluster_fields(values: Mapping[str, object], locate: Callable[[str], "
         check_scheduler_name("memory_per_core_property_name", values["memory_per_core_property_name"],
                              locate("memory_per_core_property_name"))
     check_count("workers", values.get("workers"), locate("workers"), MAX_LOCAL_WORKERS)
+
+
+# ------------------------------------------------------------------ the same rules as JSON Schema
+
+
+def json_pattern(regex: str, *lookaheads: str) -> str:
+    """*regex*, which the loader matches whole, as a JSON Schema ``pattern`` (which is searched).
+
+    Anchored at both ends; ``$(?!\n)`` because Python's ``$`` (jsonschema's) also matches before a
+    final newline, which the loader's ``fullmatch`` refuses. *lookaheads* are extra conditions at the start.
+    """
+    return "^" + "".join(lookaheads) + f"(?:{regex})$(?!\\n)"
+
+
+def _string(regex: str, max_length: int | None, *lookaheads: str) -> dict[str, object]:
+    schema: dict[str, object] = {"type": "string", "pattern": json_pattern(regex, *lookaheads)}
+    if max_length is not None:
+        schema["maxLength"] = max_length
+    return schema
+
+
+_NO_DOTDOT = r"(?!(?:.*/)?\.\.(?:/|$))"
+_NO_IFS = r"(?!.*\$\{?IFS(?![A-Za-z0-9_]))"
+DOTTED_KEY_SCHEMA = _string(DOTTED_RE, MAX_FIELD_LENGTH)
+# check_plain_data, but for its depth limit (which JSON Schema cannot count).
+PLAIN_DATA_SCHEMA: dict[str, object] = {"anyOf": [
+    {"type": ["null", "boolean", "number"]},
+    _string(ONE_LINE_RE, MAX_FIELD_LENGTH * 16),
+    {"type": "array", "items": {"$ref": "#/$defs/plain_data"}},
+    {"type": "object", "propertyNames": DOTTED_KEY_SCHEMA, "additionalProperties": {"$ref": "#/$defs/plain_data"}},
+]}
+PLAIN_DATA_DEPTH_MESSAGE = "is nested too deeply"
+
+
+def json_schema_for(key: str) -> dict[str, object] | None:
+    """The JSON Schema of the checks above for queue/cluster field *key* (``None``: no such check).
+
+    Mappings refer to ``#/$defs/plain_data`` (``PLAIN_DATA_SCHEMA``); counts are a ``maximum``.
+    """
+    if key in ("partition", "project", "memory_per_core_property_name"):
+        return _string(SCHED_NAME_RE, MAX_FIELD_LENGTH)
+    if key == "memory":
+        return {"anyOf": [{"type": "integer"}, _string(MEMORY_RE, None)]}
+    if _QUEUE_CHECKS.get(key) is check_duration:
+        return {"anyOf": [{"type": "integer"}, _string(DURATION_RE, None)]}
+    if key == "tmpdir":
+        return _string(TMPDIR_RE, MAX_FIELD_LENGTH * 4, _NO_DOTDOT, _NO_IFS)
+    if key == "job_extra_directives":
+        return {"type": "array", "items": _string(DIRECTIVE_RE, MAX_FIELD_LENGTH * 4)}
+    if key == "job_script_prologue":
+        return {"type": "array", "items": _string(ONE_LINE_RE, MAX_FIELD_LENGTH * 16)}
+    if key in _QUEUE_MAPPING_FIELDS:
+        return {"type": "object", "propertyNames": DOTTED_KEY_SCHEMA,
+                "additionalProperties": {"$ref": "#/$defs/plain_data"}}
+    if key in _QUEUE_COUNTS:
+        return {"type": "integer", "maximum": MAX_QUEUE_COUNT}
+    if key == "workers":
+        return {"type": "integer", "maximum": MAX_LOCAL_WORKERS}
+    return None
