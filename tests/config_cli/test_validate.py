@@ -144,3 +144,51 @@ def test_init_fails_fast_with_the_same_message(tmp_path: Path, monkeypatch: pyte
 def test_text_output_and_missing_path(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["validate", str(tmp_path / "absent")])
     assert result.exit_code == 1 and "no such file or directory" in result.output
+
+
+# The issue's "precise positions", each at the place a user looks (file bytes, the file's name, the
+# line:column validate must report, a fragment of the message). The corpus above has the text ones too
+# (p35, c49, c50, c03, c11/c12, c29/c30); bytes that are not text cannot carry '#!' markers, so they are here.
+PRECISE = [
+    ("unclosed quote", b'- project: p\n- cluster: "abc\n- execution: remote\n', "seamless.yaml", 2, 12,
+     "quoted string is never closed"),
+    ("unclosed bracket", b"- project: p\n- clusters: {c: {type: local,\n\n- execution: remote\n", "seamless.yaml",
+     2, 17, "'{' is never closed"),
+    ("unclosed list", b"c:\n  type: local\n  frontends: [\n    {hostname: h}\n", "clusters.yaml", 3, 14,
+     "'[' is never closed"),
+    ("NUL", b'- project: p\n- cluster: "a\x00b"\n', "seamless.yaml", 2, 14, "U+0000 (NUL)"),
+    ("BEL", b"- project: p\n- cluster: a\x07b\n", "seamless.yaml", 2, 13, "U+0007 (BEL)"),
+    ("not UTF-8", b"- project: p\n- cluster: caf\xe9\n", "seamless.yaml", 2, 15, "not UTF-8"),
+    ("port", b"c:\n  type: local\n  workers: 2\n  frontends:\n    - hashserver:\n        bufferdir: /b\n"
+     b"        port_start: 1\n        port_end: 70000\n", "clusters.yaml", 8, 9, "'port_end: 70000' is out of range"),
+    ("duplicate key", b"c:\n  type: local\n  workers: 2\n  workers: 3\n  frontends: []\n", "clusters.yaml", 4, 3,
+     "duplicate key 'workers' (first at line 3)"),
+    ("duplicate command key", b"- project: p\n- stage a:\n    - {record: true, record: false}\n", "seamless.yaml",
+     3, 22, "duplicate key 'record'"),
+    ("workers -2", b"c:\n  type: local\n  workers: -2\n  frontends: []\n", "clusters.yaml", 3, 3,
+     "'workers: -2' is out of range"),
+    ("default_queue", b"c:\n  type: slurm\n  frontends: [{hostname: h}]\n  default_queue: gpu\n  queues:\n"
+     b"    cpu: {cores: 1}\n", "clusters.yaml", 4, 3, "names no queue"),
+]
+
+
+@pytest.mark.parametrize("content, name, line, column, fragment",
+                         [case[1:] for case in PRECISE], ids=[case[0] for case in PRECISE])
+def test_precise_positions(tmp_path: Path, content: bytes, name: str, line: int, column: int, fragment: str) -> None:
+    (tmp_path / name).write_bytes(content)
+    code, data, output = run_validate(tmp_path / name if name == "clusters.yaml" else tmp_path)
+    assert code == 1, output
+    problems = data["problems"]
+    assert isinstance(problems, list)
+    assert [(p["line"], p["column"]) for p in problems if fragment in p["message"]] == [(line, column)], problems
+
+
+@pytest.mark.parametrize("content", ["", "\n", "# nothing yet\n", "# a\n\n# b\n"])
+@pytest.mark.parametrize("name", ["seamless.yaml", "seamless.profile.yaml"])
+def test_empty_or_comment_only_file_means_no_commands(tmp_path: Path, name: str, content: str) -> None:
+    """An intended divergence from 0.3.2 (which rejected it): listed in tests/differential INTENDED."""
+    (tmp_path / name).write_text(content)
+    code, data, output = run_validate(tmp_path)
+    assert code == 0 and data["problems"] == [], output
+    differential = (Path(__file__).resolve().parents[1] / "differential" / "test_differential.py").read_text()
+    assert "an empty or comment-only seamless.yaml / seamless.profile.yaml" in differential

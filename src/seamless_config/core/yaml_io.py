@@ -414,6 +414,28 @@ _OPENERS = {
 }
 
 
+def _open_bracket_at(yaml: Any, text: str, index: int) -> tuple[str, Any] | None:
+    """The innermost flow collection still open at character *index* of *text*: (its _OPENERS key, its mark)."""
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.tokens import (FlowMappingEndToken, FlowMappingStartToken, FlowSequenceEndToken,
+                                    FlowSequenceStartToken)
+
+    stack: list[tuple[str, Any]] = []
+    try:
+        for token in yaml.scan(text):
+            if token.start_mark.index >= index:
+                break
+            if isinstance(token, FlowSequenceStartToken):
+                stack.append(("while parsing a flow sequence", token.start_mark))
+            elif isinstance(token, FlowMappingStartToken):
+                stack.append(("while parsing a flow mapping", token.start_mark))
+            elif isinstance(token, (FlowSequenceEndToken, FlowMappingEndToken)) and stack:
+                stack.pop()
+    except YAMLError:
+        pass
+    return stack[-1] if stack else None
+
+
 def parse_yaml(text: str, path: Path) -> YamlDocument:
     """Parse *text* (the content of *path*) with YAML 1.1 scalar rules, within the limits above."""
     from ruamel.yaml import YAML
@@ -443,6 +465,12 @@ def parse_yaml(text: str, path: Path) -> YamlDocument:
         problem = exc.problem or exc.context or "invalid YAML"
         opener = _OPENERS.get(exc.context or "")
         mark = exc.problem_mark or exc.context_mark
+        if opener is None and mark is not None:
+            # Inside a '[' or '{' that a later line never closes, the parser may complain about that line
+            # ('expected the node content, but found '-''): point at the bracket that is still open there.
+            unclosed = _open_bracket_at(yaml, text, mark.index)
+            if unclosed is not None:
+                opener, exc.context_mark = _OPENERS[unclosed[0]], unclosed[1]
         if opener is not None and exc.context_mark is not None:
             stopped = f" (the parser stopped at line {mark.line + 1}: {problem})" if mark is not None else ""
             mark = exc.context_mark
