@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -74,8 +75,6 @@ def cluster_fields() -> str:
 
 
 def troubleshooting() -> str:
-    from seamless_config.core.validate import validate_file
-
     parts = [
         "# Troubleshooting",
         "",
@@ -96,28 +95,48 @@ def troubleshooting() -> str:
         "",
     ]
     home = Path("/nonexistent-home")
-    for case in sorted(BROKEN.iterdir()):
-        title = case.name.split("_", 1)[1].split(".")[0].replace("_", " ")
-        if case.is_dir():
-            target = case / "child" if (case / "child").is_dir() else case
-            files = sorted(p for p in case.rglob("*.yaml"))
-        else:
-            target, files = case, [case]
-        report = validate_file(target, home)
-        parts += [f"### {title}", ""]
-        for path in files:
-            rel = path.relative_to(case) if case.is_dir() else Path("clusters.yaml")
-            raw = path.read_text()
-            text = "\n".join(line.split("  #!")[0] for line in raw.splitlines())
-            mark = ["<!-- example: broken -->"] if "#!" in raw else []
-            parts += [f"`{rel}`:", "", *mark, "```yaml", text, "```", ""]
-        parts += ["```text"]
-        for problem in report.problems:
-            name = problem.file or ""
-            rel = Path(name).relative_to(case) if case.is_dir() and name.startswith(str(case)) else Path("clusters.yaml")
-            parts.append(f"{rel}:{problem.line}:{problem.column}: {problem.message}")
-        parts += ["```", ""]
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in sorted(BROKEN.iterdir()):
+            parts += _troubleshooting_case(case, Path(tmp) / case.name, home)
     return "\n".join(parts)
+
+
+def _shown(raw: str) -> str:
+    """A corpus file as the page shows it: without its '#!' markers."""
+    return "\n".join(line.split("  #!")[0] for line in raw.splitlines())
+
+
+def _troubleshooting_case(case: Path, copy: Path, home: Path) -> list[str]:
+    """The section of one corpus case; its messages are those of the files exactly as shown (markers removed)."""
+    from seamless_config.core.validate import validate_file
+
+    title = case.name.split("_", 1)[1].split(".")[0].replace("_", " ")
+    if case.is_dir():
+        files = sorted(p for p in case.rglob("*.yaml"))
+        for path in files:
+            target = copy / path.relative_to(case)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(_shown(path.read_text()) + "\n")
+        checked = copy / "child" if (copy / "child").is_dir() else copy
+    else:
+        files = [case]
+        copy.mkdir(parents=True)
+        checked = copy / "clusters.yaml"
+        checked.write_text(_shown(case.read_text()) + "\n")
+    report = validate_file(checked, home)
+    parts = [f"### {title}", ""]
+    for path in files:
+        rel = path.relative_to(case) if case.is_dir() else Path("clusters.yaml")
+        raw = path.read_text()
+        mark = ["<!-- example: broken -->"] if "#!" in raw else []
+        parts += [f"`{rel}`:", "", *mark, "```yaml", _shown(raw), "```", ""]
+    parts += ["```text"]
+    for problem in report.problems:
+        name = problem.file or ""
+        rel = Path(name).relative_to(copy) if case.is_dir() and name.startswith(str(copy)) else Path("clusters.yaml")
+        parts.append(f"{rel}:{problem.line}:{problem.column}: {problem.message}")
+    parts += ["```", ""]
+    return parts
 
 
 PAGES = {"cli-reference.md": cli_reference, "cluster-fields.md": cluster_fields,

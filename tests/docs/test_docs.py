@@ -31,6 +31,9 @@ from seamless_config.core.validate import validate, validate_file
 from seamless_config.core.yaml_io import parse_yaml
 from seamless_config.errors import ConfigFileError
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import blocks  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
 BIN = Path(sys.executable).parent
@@ -85,29 +88,135 @@ def test_generated_pages_are_current() -> None:
             f"docs/{name} is stale: run .venv/bin/python scripts/gen_docs.py")
 
 
-@pytest.mark.parametrize("example", by_lang("yaml"), ids=str)
-def test_yaml_examples(example: Example, tmp_path: Path) -> None:
-    path = tmp_path / "example.yaml"
-    path.write_text(example.body + "\n", encoding="utf-8")
-    try:
-        doc = parse_yaml(example.body + "\n", path)
-    except ConfigFileError:
-        if example.mark == "broken":
-            return  # a YAML mistake is the problem this example shows
-        raise
-    if example.mark == "fragment":
-        return
-    if isinstance(doc.data, list) or doc.data is None:
-        path.rename(tmp_path / "seamless.yaml")
-        report = validate(tmp_path, tmp_path / "home")
+# ----------------------------------------------------------------------------- YAML examples
+#
+# A YAML block names its file in a first comment line ('# seamless.yaml', '# ~/.seamless/clusters/hpc.yaml',
+# '# ~/work/bigproject/docking/seamless.yaml'); an unnamed list is a seamless.profile.yaml, an unnamed mapping
+# a ~/.seamless/clusters.yaml. Consecutive named blocks of a page are one project, as the page writes them
+# (a name seen again starts the next one). Each is written into a fresh directory whose HOME has the machine
+# the docs describe (the quick start's ~/.seamless/clusters.yaml and clusters.md's clusters/hpc.yaml), then
+# checked with the loader (validate: no problem at all) and with the JSON Schema.
+
+DOC_HOME_FILES = (("index.md", "~/.seamless/clusters.yaml"), ("clusters.md", "~/.seamless/clusters/hpc.yaml"))
+
+
+def yaml_name(block: blocks.Block) -> str | None:
+    word = block.first_comment.split()[0] if block.first_comment else ""
+    return word if word.endswith(".yaml") else None
+
+
+def yaml_groups() -> list[list[tuple[str, blocks.Block]]]:
+    groups: list[list[tuple[str, blocks.Block]]] = []
+    for page in sorted(DOCS.glob("*.md")):
+        if page.name == "troubleshooting.md":
+            continue  # generated from the validate corpus: test_troubleshooting_examples
+        current: list[tuple[str, blocks.Block]] = []
+        for block in blocks.parse(page):
+            if block.lang != "yaml" or block.mark in ("fragment", "broken"):
+                continue
+            name = yaml_name(block)
+            if name is None or any(n == name for n, _ in current):
+                if current:
+                    groups.append(current)
+                current = []
+            if name is None:
+                data = parse_yaml(block.body + "\n", Path("x.yaml")).data
+                groups.append([("~/.seamless/clusters.yaml" if isinstance(data, dict) else "seamless.profile.yaml",
+                                block)])
+            else:
+                current.append((name, block))
+        if current:
+            groups.append(current)
+    return groups
+
+
+def doc_home(home: Path) -> None:
+    for page, name in DOC_HOME_FILES:
+        block = next(b for b in blocks.page_blocks(page) if b.lang == "yaml" and yaml_name(b) == name)
+        target = home / name[2:]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(block.body + "\n", encoding="utf-8")
+
+
+def write_group(group: list[tuple[str, blocks.Block]], root: Path) -> tuple[Path, list[Path], list[Path]]:
+    """(home, project directories, cluster files) of *group* written under *root*."""
+    home, project = root / "home", root / "project"
+    doc_home(home)
+    project.mkdir()
+    dirs, cluster_files = [], []
+    for name, block in group:
+        path = home / name[2:] if name.startswith("~/") else project / name
+        if path.name == "clusters.yaml" and path.parent.name == ".seamless":
+            for old in (home / ".seamless").rglob("*.yaml"):
+                old.unlink()  # the page describes its own machine
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(block.body + "\n", encoding="utf-8")
+        (dirs if path.name in ("seamless.yaml", "seamless.profile.yaml") else cluster_files).append(path)
+    return home, sorted({p.parent for p in dirs}), cluster_files
+
+
+@pytest.mark.parametrize("group", yaml_groups(), ids=lambda g: "+".join(str(b) for _, b in g))
+def test_yaml_examples(group: list[tuple[str, blocks.Block]], tmp_path: Path) -> None:
+    import jsonschema
+
+    from seamless_config.schemas import load_schema
+
+    home, dirs, cluster_files = write_group(group, tmp_path)
+    problems = []
+    for d in dirs:
+        problems += [str(p) for p in validate(d, home).problems]
+    for f in cluster_files:
+        problems += [str(p) for p in validate_file(f, home).problems]
+    assert not problems, f"{' + '.join(str(b) for _, b in group)}: {problems}"
+    for name, block in group:
+        data = parse_yaml(block.body + "\n", Path(name)).data
+        schema = load_schema("project" if isinstance(data, list) or data is None else "clusters")
+        errors = [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(data)]
+        assert not errors, f"{block}: the JSON Schema refuses it: {errors}"
+
+
+@pytest.mark.parametrize("block", [b for b in blocks.all_blocks() if b.lang == "yaml" and b.mark == "fragment"],
+                         ids=str)
+def test_yaml_fragments_parse(block: blocks.Block) -> None:
+    parse_yaml(block.body + "\n", Path("fragment.yaml"))
+
+
+def troubleshooting_cases() -> list[tuple[str, list[blocks.Block], blocks.Block]]:
+    """Each '### title' of troubleshooting.md: its files (`name`: + yaml block) and the text block of messages."""
+    cases = []
+    page = blocks.page_blocks("troubleshooting.md")
+    text = (DOCS / "troubleshooting.md").read_text(encoding="utf-8").splitlines()
+    files: list[blocks.Block] = []
+    for block in page:
+        if block.lang == "yaml":
+            files.append(block)
+        elif block.lang == "text" and files:
+            title = next(line for line in reversed(text[:files[0].line]) if line.startswith("### "))
+            cases.append((title[4:], files, block))
+            files = []
+    return cases
+
+
+@pytest.mark.parametrize("title, files, messages", troubleshooting_cases(), ids=lambda v: v if isinstance(v, str) else "")
+def test_troubleshooting_examples(title: str, files: list[blocks.Block], messages: blocks.Block,
+                                  tmp_path: Path) -> None:
+    """Each broken file of the troubleshooting page, written as the page shows it, gives exactly its messages."""
+    lines = (DOCS / "troubleshooting.md").read_text(encoding="utf-8").splitlines()
+    paths = []
+    for block in files:
+        name = next(line for line in reversed(lines[:block.line - 1]) if line.startswith("`")).strip("`:")
+        path = tmp_path / "case" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(block.body + "\n", encoding="utf-8")
+        paths.append(path)
+    case = tmp_path / "case"
+    if paths[0].name == "clusters.yaml" and len(paths) == 1:
+        report = validate_file(paths[0], tmp_path / "home")
     else:
-        path.rename(tmp_path / "clusters.yaml")
-        report = validate_file(tmp_path / "clusters.yaml", tmp_path / "home")
-    problems = [p for p in report.problems if not any(c in p.message for c in CONTEXT)]
-    if example.mark == "broken":
-        assert report.problems, f"{example}: expected a problem"
-    else:
-        assert not problems, f"{example}: {[str(p) for p in problems]}"
+        report = validate(case / "child" if (case / "child").is_dir() else case, tmp_path / "home")
+    got = [f"{Path(p.file).relative_to(case) if p.file else ''}:{p.line}:{p.column}: {p.message}"
+           for p in report.problems]
+    assert "\n".join(got) == messages.body, title
 
 
 @pytest.mark.parametrize("example", by_lang("json"), ids=str)
