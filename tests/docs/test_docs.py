@@ -1,15 +1,14 @@
 """The docs site: ``mkdocs build --strict`` passes, generated pages are current, and the examples run.
 
-Examples, by fence language:
+Examples, by fence language (blocks and their marks: tests/docs/blocks.py):
 
-- ``yaml``: parsed; a list is validated as a project file, a mapping as a cluster file (problems that
-  need other files — an undefined cluster, a queue of a cluster defined elsewhere — are allowed).
-  ``<!-- example: broken -->`` before a block: validate must report a problem;
-  ``<!-- example: fragment -->``: parsed only.
-- ``json``: parsed.
-- ``python``: compiled (top-level ``await`` allowed); ``<!-- example: run -->`` blocks are run.
-- ``console``: every ``$ seamless-config ...`` line is run (in a copy of the repository's examples,
-  with a private HOME) and must exit 0; a ``$ cd DIR`` line changes directory for the next ones.
+- ``yaml``: written into a project as the page implies and checked with the loader (``validate``: no problem)
+  and the JSON Schema; ``<!-- example: fragment -->``: parsed only. The troubleshooting page's broken files
+  must give exactly the messages it shows.
+- ``json``: parsed (and compared with real output where they show one: test_docs_live.py).
+- ``python``: compiled; ``<!-- example: run -->`` blocks are run here, the others in test_docs_live.py.
+- ``console``: blocks of ``$ seamless-config ...`` lines are run here (in a copy of the repository's examples,
+  with a private HOME); the others in test_docs_live.py.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -37,38 +35,6 @@ import blocks  # noqa: E402
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
 BIN = Path(sys.executable).parent
-FENCE = re.compile(r"(?:<!-- example: (?P<mark>\w+) -->\n)?```(?P<lang>\w+)\n(?P<body>.*?)\n```", re.S)
-CONTEXT = ("is not defined", "unknown cluster", "select a cluster before", "has no queue", "defines no queues",
-           "names no defined cluster")
-
-
-@dataclass(frozen=True)
-class Example:
-    page: str
-    line: int
-    lang: str
-    mark: str | None
-    body: str
-
-    def __str__(self) -> str:
-        return f"{self.page}:{self.line}"
-
-
-def examples() -> list[Example]:
-    found = []
-    for page in sorted(DOCS.glob("*.md")):
-        text = page.read_text(encoding="utf-8")
-        for m in FENCE.finditer(text):
-            found.append(Example(page.name, text.count("\n", 0, m.start()) + 1, m["lang"], m["mark"], m["body"]))
-    return found
-
-
-EXAMPLES = examples()
-
-
-def by_lang(*langs: str) -> list[Example]:
-    return [e for e in EXAMPLES if e.lang in langs]
-
 
 def test_mkdocs_build_strict(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
@@ -219,29 +185,42 @@ def test_troubleshooting_examples(title: str, files: list[blocks.Block], message
     assert "\n".join(got) == messages.body, title
 
 
-@pytest.mark.parametrize("example", by_lang("json"), ids=str)
-def test_json_examples(example: Example) -> None:
+@pytest.mark.parametrize("block", [b for b in blocks.all_blocks() if b.lang == "json"], ids=str)
+def test_json_examples(block: blocks.Block) -> None:
     try:
-        json.loads(example.body)
+        json.loads(block.body)
     except json.JSONDecodeError:
-        json.loads("[" + example.body + "]")  # an excerpt: a few elements of a list
+        json.loads("[" + block.body + "]")  # an excerpt: a few elements of a list
 
 
-@pytest.mark.parametrize("example", by_lang("python"), ids=str)
-def test_python_examples(example: Example, tmp_path: Path) -> None:
-    compile(example.body, str(example), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-    if example.mark != "run":
-        return
+@pytest.mark.parametrize("block", [b for b in blocks.all_blocks() if b.lang == "python"], ids=str)
+def test_python_examples_compile(block: blocks.Block) -> None:
+    compile(block.body, str(block), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+
+
+@pytest.mark.parametrize("block", [b for b in blocks.all_blocks() if b.lang == "python" and b.mark == "run"], ids=str)
+def test_python_examples_that_run_alone(block: blocks.Block, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEAMLESS_")} | {"HOME": str(home)}
-    result = subprocess.run([sys.executable, "-c", example.body], cwd=REPO, env=env,
+    result = subprocess.run([sys.executable, "-c", block.body], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, f"{example}:\n{result.stdout}{result.stderr}"
+    assert result.returncode == 0, f"{block}:\n{result.stdout}{result.stderr}"
 
 
-@pytest.mark.parametrize("example", [e for e in by_lang("console") if "$ seamless-config" in e.body], ids=str)
-def test_console_examples(example: Example, tmp_path: Path) -> None:
+def console_blocks() -> list[blocks.Block]:
+    """Unmarked console blocks whose every command is seamless-config (or cd): run here, without services."""
+    found = []
+    for block in blocks.all_blocks():
+        words = [line[2:].split()[0] for line in block.body.splitlines() if line.startswith("$ ")]
+        if block.lang == "console" and block.mark is None and words and set(words) <= {"seamless-config", "cd"}:
+            found.append(block)
+    return found
+
+
+@pytest.mark.parametrize("block", console_blocks(), ids=str)
+def test_console_examples(block: blocks.Block, tmp_path: Path) -> None:
+    """Run in a copy of the repository's examples and validate corpus, with a private HOME."""
     root = tmp_path / "repo"
     shutil.copytree(REPO / "examples", root / "examples")
     shutil.copytree(REPO / "tests" / "config_cli" / "broken", root / "tests" / "config_cli" / "broken")
@@ -250,8 +229,7 @@ def test_console_examples(example: Example, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEAMLESS_")}
     env |= {"HOME": str(home), "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}"}
     cwd = root
-    ran = 0
-    for line in example.body.splitlines():
+    for line in block.body.splitlines():
         if not line.startswith("$ "):
             continue
         command = line[2:].split("  #")[0].strip()
@@ -259,14 +237,31 @@ def test_console_examples(example: Example, tmp_path: Path) -> None:
         if words[0] == "cd":
             cwd = cwd / words[1]
             continue
-        if words[0] != "seamless-config":
-            continue
         result = subprocess.run(command, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
         expected = 1 if words[1] == "validate" and "broken" in command else 0
-        assert result.returncode == expected, f"{example}: {command}\n{result.stdout}{result.stderr}"
+        assert result.returncode == expected, f"{block}: {command}\n{result.stdout}{result.stderr}"
         assert "Traceback" not in result.stderr
-        ran += 1
-    assert ran
+
+
+def test_validate_output_shown(tmp_path: Path) -> None:
+    """docs/show-and-validate.md: the validate output shown is what validate prints for such a seamless.yaml."""
+    page = blocks.page_blocks("show-and-validate.md")
+    shown = next(b for b in page if b.lang == "text" and "unknown command 'clsuter'" in b.body)
+    (tmp_path / "seamless.yaml").write_text("- project: p\n- clsuter: local\n- execution: local\n")
+    result = subprocess.run([str(BIN / "seamless-config"), "validate"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 1
+    printed = (result.stdout + result.stderr).replace(f"{tmp_path}/", "")
+    assert sorted(printed.splitlines()) == sorted(shown.body.splitlines()), printed
+
+
+def test_seamless_init_usage_shown() -> None:
+    """docs/seamless-init.md opens with seamless-init --help, as printed (the CLI reference is generated)."""
+    shown = blocks.page_blocks("seamless-init.md")[0]
+    assert shown.body.startswith("Usage: seamless-init")
+    reference = (DOCS / "cli-reference.md").read_text(encoding="utf-8")
+    help_text = reference.split("## `seamless-init`", 1)[1].split("```text\n", 1)[1].split("\n```", 1)[0]
+    assert shown.body == help_text, help_text
 
 
 def test_every_page_is_in_the_nav() -> None:
