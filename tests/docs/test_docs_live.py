@@ -196,6 +196,18 @@ def test_quickstart_pipeline(world: World) -> None:
     assert (world.home / "seamless-data" / "db" / "quickstart" / "seamless.db").stat().st_size > 0
 
 
+@handles("services")
+def test_service_commands(world: World) -> None:
+    """docs/services.md: ps, logs, stop and a relaunch, in the quick-start project (as 'my-project')."""
+    [block] = marked("services")
+    shutil.copytree(world.quickstart, world.root / "my-project", dirs_exist_ok=True)
+    world.console(block, world.root)
+    states = read_server_states(world.home)
+    running = [s["meta"]["service"] for s in states.values()
+               if s.get("status") == "running" and not s["meta"].get("stage")]
+    assert sorted(running) == ["database", "hashserver", "jobserver"], states
+
+
 @pytest.mark.parametrize("block", [b for b in marked("quickstart") if b.page != "index.md"], ids=str)
 def test_quickstart_examples(world: World, block: blocks.Block) -> None:
     """Examples that run in the quick-start project, against its services."""
@@ -246,7 +258,6 @@ def test_collect_and_worker(world: World) -> None:
     """docs/python-api.md: collect.py prints the clients (the JSON shown), worker.py gets 42 with them."""
     collect, worker, shell = marked("collect")
     world.python(collect, world.quickstart, "collect.py")
-    world.python("", world.quickstart, "worker.py")
     (world.quickstart / "worker.py").write_text(worker.body + "\n")
     done = world.console(shell, world.quickstart)
     clients = json.loads(world.run([sys.executable, "collect.py"], world.quickstart).stdout)
@@ -337,8 +348,10 @@ def test_prologue_refused_in_a_project_file(world: World) -> None:
     [(command, shown)] = commands(block)
     result = world.run(command, where)
     assert result.returncode == 3
+    number, line = next((i, t) for i, t in enumerate(text.splitlines(), 1) if "job_script_prologue" in t)
+    here = f"{where}/seamless.yaml:{number}:{line.index('job_script_prologue') + 1}"
     printed = " ".join(result.stderr.split())
-    expected = " ".join(shown.split()).replace(f"/home/me/proj/seamless.yaml:14:7", f"{where}/seamless.yaml:14:7")
+    expected = " ".join(shown.split()).replace("/home/me/proj/seamless.yaml:14:7", here)
     assert printed == expected, printed
 
 
@@ -396,30 +409,62 @@ def test_ssh_command_prefix(world: World) -> None:
     assert result.stdout.startswith(f"{world.home}/miniforge3/bin:{world.home}/miniconda3/bin:/usr/bin")
 
 
-@handles("services")
-def test_service_commands(world: World) -> None:
-    """docs/services.md: ps, logs, stop and a relaunch, in the quick-start project (as 'my-project')."""
-    [block] = marked("services")
-    shutil.copytree(world.quickstart, world.root / "my-project", dirs_exist_ok=True)
-    world.console(block, world.root)
-    states = read_server_states(world.home)
-    running = [s["meta"]["service"] for s in states.values()
-               if s.get("status") == "running" and not s["meta"].get("stage")]
-    assert sorted(running) == ["database", "hashserver", "jobserver"], states
+@handles("ssh-rhl")
+def test_rhl_helpers_over_ssh(world: World) -> None:
+    """docs/ssh.md: rhl-ps, rhl-logs, rhl-stop over SSH, on a frontend that seamless-init brought up.
+
+    The frontend is the test sshd on 127.0.0.1 (tests/sshd.py) under the page's alias hpc-login, with its
+    own HOME; the cluster 'hpc' (project demo) is defined inline, its hashserver and database reached by SSH.
+    """
+    from sshd import sshd_available, start_sshd, stop_sshd
+
+    reason = sshd_available()
+    if reason is not None:
+        pytest.skip(reason)
+    [block] = marked("ssh-rhl")
+    server = start_sshd(world.root / "sshd")
+    try:
+        config = server.config_path.read_text().replace("Host rhl-test rhl-test-cm", "Host rhl-test rhl-test-cm hpc-login")
+        server.config_path.write_text(config)
+        remote_home = world.root / "frontend-home"
+        remote_home.mkdir()
+        server.set_remote_home(remote_home)
+        world.homes.append(remote_home)
+        frontend = {"hostname": "localhost", "ssh_hostname": "hpc-login",
+                    "hashserver": {"bufferdir": str(remote_home / "b"), "network_interface": "127.0.0.1",
+                                   "port_start": 55800, "port_end": 55899},
+                    "database": {"database_dir": str(remote_home / "d"), "network_interface": "127.0.0.1",
+                                 "port_start": 55900, "port_end": 55999}}
+        cluster = {"hpc": {"type": "local", "tunnel": False, "frontends": [frontend]}}
+        where = project(world, "demo", {"seamless.yaml": "- project: demo", "seamless.profile.yaml":
+                                        f"- clusters: {json.dumps(cluster)}\n- cluster: hpc\n- execution: process"})
+        env = dict(world.env, PATH=server.path_env(world.env["PATH"]), SEAMLESS_SSH_CONFIG=str(server.config_path))
+        up = world.run(["seamless-init"], where, env)
+        assert up.returncode == 0, up.stdout + up.stderr
+        done = dict(world.console(block, where, env))
+        assert "hashserver-hpc-rw-demo" in done["ssh hpc-login rhl-ps"].stdout
+        assert "Uvicorn running" in done["ssh hpc-login rhl-logs hashserver-hpc-rw-demo --tail 50"].stdout + \
+            done["ssh hpc-login rhl-logs hashserver-hpc-rw-demo --tail 50"].stderr
+        state = read_server_states(remote_home)["hashserver-hpc-rw-demo"]
+        assert state["status"] != "running" or not Path(f"/proc/{state['pid']}").exists(), state
+    finally:
+        server.set_remote_home(None)
+        stop_sshd(server)
 
 
 # ----------------------------------------------------------------------------- Dask (one project each)
 
 
-@handles("daskserver")
+@handles("daskserver", "forwarding")
 def test_daskserver_on_this_machine(world: World) -> None:
     """docs/execution.md: the 'box' profile; 'False 42' (the upstream page's reproducer: 42, no hang)."""
     example, reproducer = marked("daskserver")
     profile = block_of("execution.md", "# seamless.profile.yaml\n- clusters:\n    local_cluster: box", "yaml")
     where = project(world, "box", {"seamless.yaml": "- project: boxproj", "seamless.profile.yaml": profile.body})
-    assert world.python(example, where).stdout.split() == ["False", "42"]
-    assert world.python(example, where).stdout.split() == ["True", "42"]  # a new process: from the database
-    assert world.python(reproducer, where, "reproducer.py").stdout.split() == ["42"]
+    # (seamless-dask's client also prints where the Dask dashboard is)
+    assert world.python(example, where).stdout.splitlines()[-1].split() == ["False", "42"]
+    assert world.python(example, where).stdout.splitlines()[-1].split() == ["True", "42"]  # new process: cached
+    assert world.python(reproducer, where, "reproducer.py").stdout.splitlines()[-1] == "42"
     [forwarding] = marked("forwarding")
     client, worker = forwarding.body.split("# worker.py\n")
     (where / "worker.py").write_text(worker)
