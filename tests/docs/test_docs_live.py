@@ -452,6 +452,106 @@ def test_rhl_helpers_over_ssh(world: World) -> None:
         stop_sshd(server)
 
 
+# ----------------------------------------------------------------------------- error messages shown
+
+
+def shown_messages(page: str) -> list[str]:
+    """The messages in the text blocks of *page*, without their 'file:line:column: ' (continuation lines kept)."""
+    found: list[str] = []
+    for block in blocks.page_blocks(page):
+        if block.lang != "text":
+            continue
+        for line in block.body.splitlines():
+            m = re.match(r"\S+\.yaml:\d+:\d+: (.*)", line)
+            if m:
+                found.append(m[1])
+            elif found and line and not line.startswith(" ") and found[-1].endswith("Example:") or \
+                    found and found[-1].startswith("expected a YAML list") and line.startswith("- "):
+                found[-1] += "\n" + line
+    return found
+
+
+_HS = "      frontends:\n        - hashserver:\n"
+# Files that produce each located message the pages show (the message must be among validate's problems).
+MESSAGE_FILES: dict[str, dict[str, str]] = {
+    "unknown command 'clustr'": {"seamless.yaml": "- project: p\n- clustr: local\n"},
+    "unknown command 'executon'": {"seamless.yaml": "- project: p\n- stage prod:\n    - executon: remote\n"},
+    "unknown command 'stageprod'": {"seamless.yaml": "- project: p\n- stageprod:\n    - record: true\n"},
+    "expected a YAML list of commands": {"seamless.yaml": "project: p\n"},
+    "unknown key 'prot_start'": {"clusters.yaml": "c:\n  type: local\n  frontends:\n    - hashserver:\n"
+                                 "        bufferdir: /b\n        prot_start: 1\n"},
+    "hashserver: set both": {"clusters.yaml": "c:\n  type: local\n  frontends:\n    - hashserver:\n"
+                             "        bufferdir: /b\n        port_start: 1\n"},
+    "queue 'gpu' uses TEMPLATE 'base'": {"clusters.yaml": "c:\n  type: slurm\n  frontends: [{hostname: h}]\n"
+                                         "  queues:\n    gpu: {TEMPLATE: base, cores: 1}\n"},
+    "queue 'base': set 'cores'": {"clusters.yaml": "c:\n  type: slurm\n  frontends: [{hostname: h}]\n"
+                                  "  queues:\n    base: {walltime: '01:00:00'}\n"},
+    "malformed YAML: expected <block end>": {"clusters.yaml": "c:\n  type: local\n  frontends:\n"
+                                             "    - hostname: h\n   workers: 2\n"},
+    "project 'my project' is not allowed": {"seamless.yaml": "- project: my project\n"},
+    "bufferdir '/data/$USER' is not allowed": {"clusters.yaml": "c:\n  type: local\n  frontends:\n"
+                                               "    - hashserver: {bufferdir: /data/$USER}\n"},
+    "hostname '-oProxyCommand=x' is not allowed": {"clusters.yaml": "c:\n  type: slurm\n  frontends:\n"
+                                                   "    - hostname: -oProxyCommand=x\n"},
+    "'walltime: 1:00:00' is read by YAML 1.1": {"clusters.yaml": "c:\n  type: slurm\n  frontends: [{hostname: h}]\n"
+                                                "  queues:\n    q: {cores: 1, walltime: 1:00:00}\n"},
+}
+
+
+@pytest.mark.parametrize("page", ["errors.md", "configuration.md"])
+def test_located_error_messages_shown(page: str, tmp_path: Path) -> None:
+    """Each 'file:line:column: message' the page shows is what validate reports for such a file."""
+    from seamless_config.core.validate import validate, validate_file
+
+    shown = shown_messages(page)
+    assert shown
+    for message in shown:
+        key = next((k for k in MESSAGE_FILES if message.startswith(k)), None)
+        assert key is not None, f"{page}: no file in MESSAGE_FILES produces {message!r}"
+        case = tmp_path / str(abs(hash(key)))
+        case.mkdir()
+        for name, text in MESSAGE_FILES[key].items():
+            (case / name).write_text(text)
+        report = validate_file(case / "clusters.yaml", tmp_path) if (case / "clusters.yaml").exists() \
+            else validate(case, tmp_path)
+        got = [p.message for p in report.problems]
+        assert message in got, f"{page}: shows {message!r}; validate says {got}"
+
+
+# Settings that are each fine alone, wrong together: seamless-init stops with exit 3 before starting anything.
+_BOTH = ("- project: p\n- clusters:\n    c:\n      type: local\n      frontends:\n        - hashserver: {bufferdir: /b}\n"
+         "          jobserver: {network_interface: 127.0.0.1, port_start: 55000, port_end: 55010}\n"
+         "          daskserver: {network_interface: 127.0.0.1, port_start: 55020, port_end: 55030}\n"
+         "- cluster: c\n- execution: remote\n")
+COMBINATIONS: dict[str, str] = {
+    "execution is 'remote' but no cluster is selected": "- project: p\n- execution: remote\n",
+    "Cluster 'local' has a jobserver but no 'workers'": (
+        "- project: p\n- clusters:\n    local:\n      type: local\n      frontends:\n        - hashserver: {bufferdir: /b}\n"
+        "          database: {database_dir: /d}\n"
+        "          jobserver: {network_interface: 127.0.0.1, port_start: 55000, port_end: 55010}\n"
+        "- cluster: local\n- execution: remote\n"),
+    "No queue selected and cluster 'box' has no default queue": (
+        "- project: p\n- clusters:\n    box:\n      type: local\n      frontends:\n        - hashserver: {bufferdir: /b}\n"
+        "          database: {database_dir: /d}\n"
+        "          daskserver: {network_interface: 127.0.0.1, port_start: 55020, port_end: 55030}\n"
+        "      queues:\n        main: {cores: 1}\n- cluster: box\n- execution: remote\n"),
+    "Cluster 'c' frontend 'localhost' has both a jobserver and a daskserver": _BOTH,
+}
+
+
+def test_combination_errors_shown(world: World) -> None:
+    """errors.md / execution.md: the errors without a location, as seamless-init prints them (exit 3)."""
+    shown = [line for page in ("errors.md", "execution.md") for b in blocks.page_blocks(page) if b.lang == "text"
+             for line in b.body.splitlines() if any(line.startswith(k) for k in COMBINATIONS)]
+    assert len(shown) == len(COMBINATIONS)
+    for message in shown:
+        key = next(k for k in COMBINATIONS if message.startswith(k))
+        where = project(world, f"combination-{len(key)}", {"seamless.yaml": COMBINATIONS[key]})
+        result = world.run(["seamless-init", "--json"], where)
+        assert result.returncode == 3, result.stdout + result.stderr
+        assert json.loads(result.stdout)["message"] == message
+
+
 # ----------------------------------------------------------------------------- Dask (one project each)
 
 
