@@ -85,6 +85,8 @@ CLUSTER_FIELD_VALUES: dict[str, list[Any]] = {
     "memory_per_core_property_name": ["memcore", "mem,core", "mem core", "m\n", "$(x)"],
 }
 NAME_VALUES = ["ok", "x" * 64, "x" * 65, "ok\n", "a--b"]
+HOST_VALUES = ["login", "a" * 63, "a" * 64, ("a" * 63 + ".") * 3 + "a" * 61, ("a" * 63 + ".") * 3 + "a" * 61 + ".",
+               ("a" * 63 + ".") * 3 + "a" * 62, "127.0.0.1", "::1", "h_1", "-h", "h\n"]
 
 
 def _cluster_text(name: str, queue: str, field: str | None, value: Any, top: dict[str, Any] | None = None) -> str:
@@ -113,6 +115,8 @@ def shell_field_documents() -> Iterator[tuple[str, str]]:
         yield "seamless.yaml", f"- project: {json.dumps(value)}\n"
         yield "seamless.yaml", f"- {json.dumps('stage ' + value)}:\n  - record: true\n"
         yield "seamless.yaml", f"- subproject: {json.dumps(value + '/' + value)}\n"
+    for value in HOST_VALUES:
+        yield "clusters.yaml", json.dumps({"c": {"type": "slurm", "frontends": [{"hostname": value}]}})
 
 
 def _jsonable(value: Any) -> Any:
