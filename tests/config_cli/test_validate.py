@@ -192,3 +192,26 @@ def test_empty_or_comment_only_file_means_no_commands(tmp_path: Path, name: str,
     assert code == 0 and data["problems"] == [], output
     differential = (Path(__file__).resolve().parents[1] / "differential" / "test_differential.py").read_text()
     assert "an empty or comment-only seamless.yaml / seamless.profile.yaml" in differential
+
+
+_LOCAL = ("- clusters:\n    c:\n      type: local\n      frontends:\n        - hashserver: {bufferdir: /b}\n"
+          "          database: {database_dir: /d}\n")
+COMBINATIONS = {
+    "execution is 'remote' but no cluster is selected": "- project: p\n- execution: remote\n",
+    "Cluster 'c' has a jobserver but no 'workers'": _LOCAL + "          jobserver: {network_interface: 127.0.0.1, "
+    "port_start: 55000, port_end: 55010}\n- cluster: c\n- execution: remote\n- project: p\n",
+    "No queue selected and cluster 'c' has no default queue": _LOCAL + "          daskserver: {network_interface: "
+    "127.0.0.1, port_start: 55020, port_end: 55030}\n      queues: {main: {cores: 1}}\n- cluster: c\n"
+    "- execution: remote\n- project: p\n",
+    "(stage prod)": "- project: p\n- stage prod:\n    - execution: remote\n",
+}
+
+
+@pytest.mark.parametrize("fragment", list(COMBINATIONS))
+def test_settings_wrong_together_are_problems(tmp_path: Path, fragment: str) -> None:
+    """Each file right, the combination not: validate reports what init() would refuse (it said 'no problems')."""
+    (tmp_path / "seamless.yaml").write_text(COMBINATIONS[fragment])
+    code, data, output = run_validate(tmp_path)
+    assert code == 1, output
+    messages = [p["message"] for p in data["problems"]]  # type: ignore[index]
+    assert any(fragment in m for m in messages), messages

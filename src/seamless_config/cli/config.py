@@ -201,6 +201,26 @@ def validate(
     raise typer.Exit(run_validate(paths or [Path(".")], as_json))
 
 
+def combination_problems(workdir: Path) -> list[Any]:
+    """What init() would still refuse in a project whose files are each right: settings wrong together
+    (execution remote without a cluster, a jobserver without workers, no queue for a daskserver, ...),
+    found as show finds them, for no stage and each stage of the files. Nothing is launched."""
+    from ..core.explain import explain
+    from ..core.validate import Problem, project_stages
+    from ..errors import ConfigurationError
+
+    problems = []
+    for stage in project_stages(workdir):
+        where = f" (stage {stage})" if stage is not None else ""
+        try:
+            expl = explain(workdir, _home(), stage)  # the files, even under SEAMLESS_CACHE
+        except ConfigurationError as exc:
+            problems.append(Problem(str(workdir), None, None, f"{exc}{where}"))
+            continue
+        problems += [Problem(str(workdir), None, None, f"{text}{where}") for text in services_json(expl.config)[1]]
+    return problems
+
+
 def run_validate(paths: list[Path], as_json: bool) -> int:
     from ..core.validate import Problem, Report, validate_file
 
@@ -209,7 +229,10 @@ def run_validate(paths: list[Path], as_json: bool) -> int:
         if not path.exists() and not path.is_symlink():
             reports.append(Report((str(path),), (Problem(str(path), None, None, "no such file or directory"),)))
             continue
-        reports.append(validate_file(path, _home()))
+        report = validate_file(path, _home())
+        reports.append(report)
+        if report.ok and (path.is_dir() or path.name in ("seamless.yaml", "seamless.profile.yaml")):
+            reports.append(Report((), tuple(combination_problems(path if path.is_dir() else path.parent))))
     files = list(dict.fromkeys(f for r in reports for f in r.files))
     problems = list(dict.fromkeys(p for r in reports for p in r.problems))
     if as_json:

@@ -180,6 +180,12 @@ def validate(workdir: str | Path, home: str | Path, extra_cluster_files: Sequenc
     return Report(tuple(dict.fromkeys(read)), tuple(problems))
 
 
+def project_stages(workdir: str | Path) -> list[str | None]:
+    """No stage, then every stage a block of the project's chain names (the stages validate folds)."""
+    entries = _project_chain(Path(workdir), Diagnostics(), [])
+    return [None, *sorted(_stages(c for e in entries for c in e))]
+
+
 def cluster_files_checked(home: str | Path, diags: Diagnostics) -> list[Path]:
     try:
         return cluster_files(home)
