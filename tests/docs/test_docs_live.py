@@ -17,7 +17,6 @@ differ; see ``like``). ``test_every_code_block_is_run_or_skipped`` fails for a b
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
