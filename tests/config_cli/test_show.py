@@ -135,3 +135,14 @@ def test_version_and_help() -> None:
     for command in ("show", "validate", "schema"):
         result = CliRunner().invoke(app, [command, "--help"])
         assert result.exit_code == 0 and "Example" in result.stdout, command
+
+
+def test_unsafe_stage_is_a_configuration_error(tmp_path: Path) -> None:
+    """As seamless-init and set_stage(): exit 3 with the safe-name message (show used to print it as a service note)."""
+    from typer.testing import CliRunner
+
+    from seamless_config.cli.config import app
+
+    (tmp_path / "seamless.yaml").write_text("- project: p\n")
+    result = CliRunner().invoke(app, ["show", "--workdir", str(tmp_path), "--stage", "te`st"])
+    assert result.exit_code == 3 and "stage 'te`st' is not allowed" in result.output

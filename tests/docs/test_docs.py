@@ -272,3 +272,49 @@ def test_every_page_is_in_the_nav() -> None:
 def test_config_file_error_is_what_yaml_examples_raise() -> None:
     with pytest.raises(ConfigFileError):
         parse_yaml("a: [1\n", Path("x.yaml"))
+
+
+def _show(workdir: Path, home: Path, stage: str | None = None) -> dict[str, object]:
+    from typer.testing import CliRunner
+
+    from seamless_config.cli.config import app
+
+    args = ["show", "--json", "--workdir", str(workdir)] + (["--stage", stage] if stage else [])
+    result = CliRunner().invoke(app, args, env={"HOME": str(home)})
+    assert result.exit_code == 0, result.output
+    data: dict[str, object] = json.loads(result.stdout)
+    return data
+
+
+def _setting(data: dict[str, object], name: str) -> object:
+    return next(s["value"] for s in data["settings"] if s["name"] == name)  # type: ignore[attr-defined,index]
+
+
+def test_stages_table(tmp_path: Path) -> None:
+    """docs/stages.md: the table of what each stage gets, from the page's two files (show, no services)."""
+    group = next(g for g in yaml_groups() if g[0][1].page == "stages.md")
+    home, [project], _ = write_group(group, tmp_path)
+    text = (DOCS / "stages.md").read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "STAGE" in line or
+            line.startswith("| none |")]
+    assert len(rows) == 3
+    for row in rows:
+        stage, execution, record, storage = [c.strip().replace("`", "") for c in row.strip("|").split("|")]
+        data = _show(project, home, None if stage == "none" else stage.split()[0])
+        effective = data["effective"]
+        assert effective["execution"] == execution, row  # type: ignore[index]
+        assert str(_setting(data, "record")).lower() == record, row
+        hashserver = next(s for s in data["services"] if s["service"] == "hashserver")  # type: ignore[attr-defined]
+        assert hashserver.get("workdir", "").endswith("/" + storage), (row, hashserver)
+
+
+def test_inheritance_example(tmp_path: Path) -> None:
+    """docs/configuration.md: a script in docking/ uses bigproject, docking, local, remote; data in bigproject/docking."""
+    group = next(g for g in yaml_groups() if g[0][1].page == "configuration.md" and len(g) == 2)
+    home, dirs, _ = write_group(group, tmp_path)
+    docking = next(d for d in dirs if d.name == "docking")
+    data = _show(docking, home)
+    assert [_setting(data, n) for n in ("project", "subproject", "cluster")] == ["bigproject", "docking", "local"]
+    assert data["effective"]["execution"] == "remote"  # type: ignore[index]
+    hashserver = next(s for s in data["services"] if s["service"] == "hashserver")  # type: ignore[attr-defined]
+    assert hashserver["workdir"].endswith("seamless-data/buffers/bigproject/docking")

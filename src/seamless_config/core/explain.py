@@ -17,6 +17,7 @@ from typing import Any
 from .clusters import ClusterSource
 from .discovery import cluster_files, discover_config_files, load_cluster_file
 from .model import Cluster
+from .names import check_name
 from .resolve import Resolution, resolve, resolve_seamless_cache
 from .resolved import ResolvedConfig, check_requirements
 from .selection import SETTINGS, Origin, Selection
@@ -38,10 +39,10 @@ def explain(workdir: str | Path, home: str | Path, stage: str | None = None, sub
     """Resolve the configuration of *workdir* for *stage* (as ``set_stage(stage, substage)`` would)."""
     cli = Origin("api", detail="seamless-config show --stage")
     start = Selection()
-    if stage is not None:
-        start = start.set("stage", stage, cli)
+    if stage is not None:  # checked as set_stage() and seamless-init check it
+        start = start.set("stage", check_name("stage", stage), cli)
     if substage is not None:
-        start = start.set("substage", substage, cli)
+        start = start.set("substage", check_name("substage", substage), cli)
     if seamless_cache is not None:
         result = resolve_seamless_cache(seamless_cache, start)
         files: tuple[str, ...] = ()
