@@ -18,6 +18,15 @@ time only.
 ``--importtime`` runs the real ``seamless-init --json`` with ``-X importtime``
 against running services (warm) and prints the costliest imports, next to the
 wall time of a bare ``python -c pass`` and of the whole warm run.
+
+``--ssh --delay-ms 25`` puts the sshd behind bench_latency.py's delaying relay
+(50 ms round trip) and uses the default transport (OpenSSH ControlMaster; set
+``SEAMLESS_SSH_TRANSPORT=asyncssh`` for the other one). The timeline then shows
+``ssh -G``, the master's start, every session (command or one-call launch
+script), every ``ssh -O`` control command (check, forward) and every health GET.
+After the in-process runs it also times warm ``seamless-init --json`` runs in
+new processes (what a user sees), one of them with a timeline of its own
+(``[warm process]`` lines: imports, configuration, each client-record check).
 """
 
 from __future__ import annotations
@@ -102,15 +111,26 @@ def instrument() -> None:
         hosts.LocalHost, "run", lambda self, argv, **k: f"[local cmd] {_short(argv)}"
     )
     wrap_async(
-        hosts.SSHHost, "run", lambda self, argv, **k: f"[ssh cmd]   {_short(argv)}"
+        hosts.AsyncSSHHost, "run", lambda self, argv, **k: f"[ssh cmd]   {_short(argv)}"
     )
     wrap_cm(
         hosts.LocalHost, "stream", lambda self, argv: f"[local stream] {_short(argv)}"
     )
     wrap_cm(
-        hosts.SSHHost, "stream", lambda self, argv: f"[ssh stream]   {_short(argv)}"
+        hosts.AsyncSSHHost, "stream", lambda self, argv: f"[ssh stream]   {_short(argv)}"
     )
+    instrument_openssh(wrap_async, wrap_cm)
     wrap_async(health.HealthChecker, "check", lambda self, url: f"[http] GET {url}")
+    original_probe = launcher.probe
+
+    async def probe(url: str, **kwargs: Any) -> Any:
+        start = _now()
+        try:
+            return await original_probe(url, **kwargs)
+        finally:
+            record(start, f"[http probe] GET {url}")
+
+    launcher.probe = probe
     wrap_async(
         pool.ConnectionPool, "_connect", lambda self, alias: f"[ssh connect] {alias}"
     )
@@ -159,6 +179,25 @@ def instrument() -> None:
         ),
     )
     del tunnel
+
+
+def instrument_openssh(wrap_async: Any, wrap_cm: Any) -> None:
+    """The OpenSSH transport: ssh -G, master start, sessions, control commands (check, forward)."""
+    from seamless_config.remote import openssh, pool
+
+    wrap_async(openssh, "effective_settings", lambda cmd, args, alias: f"[ssh -G] {alias}")
+    wrap_async(openssh, "start_master", lambda alias, *a, **k: f"[ssh master start] {alias}")
+    wrap_async(
+        openssh, "control",
+        lambda cmd, args, path, alias, *command, **k: f"[ssh -O] {' '.join(command)}",
+    )
+    wrap_async(pool.ConnectionPool, "_open_master", lambda self, alias: f"[ssh master up] {alias}")
+    wrap_async(openssh.OpenSSHHost, "run", lambda self, argv, **k: f"[ssh session] {_short(argv)}")
+    wrap_cm(openssh.OpenSSHHost, "stream", lambda self, argv: f"[ssh session stream] {_short(argv)}")
+    wrap_async(
+        openssh.OpenSSHHost, "forward",
+        lambda self, host, port, **k: f"[ssh forward] -> {host}:{port}",
+    )
 
 
 def run_once(label: str) -> dict[str, Any]:
@@ -217,9 +256,17 @@ def timeline(args: argparse.Namespace) -> None:
     tools = B.make_tools(work, Path(sys.executable))
     (work / "runs").mkdir()
     ssh = None
+    relay = None
     dirs = None
     try:
-        if args.ssh:
+        if args.ssh and args.delay_ms:
+            ssh, relay = start_latency_ssh(work, tools, args.delay_ms)
+            print(f"sshd behind a relay: +{args.delay_ms:g} ms each way")
+            dirs = B.make_run_dirs(
+                work / "runs", "ssh-ours", tools, ssh_alias=ssh.alias
+            )
+            ssh.set_remote_home(dirs.server_home)
+        elif args.ssh:
             ssh = B.start_ssh(work, tools)
             dirs = B.make_run_dirs(
                 work / "runs", "ssh-ours", tools, ssh_alias=ssh.alias
@@ -241,14 +288,110 @@ def timeline(args: argparse.Namespace) -> None:
         if problem:
             print("services not up:", problem)
         run_once("warm " + ("SSH+tunnel" if args.ssh else "local"))
+        warm_processes(dirs, tools, ssh, args.warm_runs)
     finally:
         if dirs is not None:
+            if relay is not None:
+                import bench_latency
+
+                bench_latency.stop_masters(ssh, dirs.home)
             B.stop_everything(dirs.homes)
         if ssh is not None:
             from sshd import stop_sshd  # type: ignore[import-not-found]
 
             ssh.set_remote_home(None)
-            stop_sshd(ssh)
+            stop_sshd(ssh.sshd if relay is not None else ssh)
+        if relay is not None:
+            relay.stop()
+
+
+def start_latency_ssh(work: Path, tools: B.Tools, delay_ms: float) -> tuple[Any, Any]:
+    """The test sshd behind bench_latency's relay (+delay_ms each way); (LatencySSH, relay)."""
+    import bench_latency
+
+    sys.path.insert(0, str(B.REPO / "tests"))
+    from sshd import start_sshd  # type: ignore[import-not-found]
+
+    sshd = start_sshd(work / "sshd")
+    relay = bench_latency.DelayRelay(sshd.port, delay_ms / 1000).start()
+    lat = bench_latency.make_latency_client(work, sshd, relay, control_master=False)
+    bench_latency.install_logging_wrapper(work, tools, lat)
+    return lat, relay
+
+
+# In a new process: what a warm seamless-init spends its time on (printed as JSON on stderr).
+_CHILD_TIMELINE = r"""
+import json, os, sys, time
+ticks = os.sysconf("SC_CLK_TCK")
+started = int(open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19]) / ticks
+boot = time.clock_gettime(time.CLOCK_BOOTTIME)
+t0 = time.perf_counter() - (boot - started)  # perf_counter at process start (10 ms resolution)
+events = [(time.perf_counter() - t0, 0.0, "interpreter up (site imported)")]
+def record(start, text):
+    events.append((start - t0, time.perf_counter() - start, text))
+s = time.perf_counter()
+import seamless_config.cli.init as cli
+record(s, "import seamless_config.cli.init (typer, ...)")
+import seamless_config.remote.quick as quick
+original_probe, original_reusable = quick.probe_sync, quick.reusable
+def probe_sync(url, **k):
+    s = time.perf_counter()
+    try:
+        return original_probe(url, **k)
+    finally:
+        record(s, "probe_sync GET " + url)
+def reusable(conf):
+    s = time.perf_counter()
+    try:
+        return original_reusable(conf)
+    finally:
+        record(s, "reusable " + str(conf.get("key", "?"))[:40])
+quick.probe_sync, quick.reusable = probe_sync, reusable
+import seamless_config.orchestrator.bringup as bringup
+original_warm = bringup.warm_report
+def warm_report(plan):
+    s = time.perf_counter()
+    try:
+        return original_warm(plan)
+    finally:
+        record(s, "warm_report (all checks)")
+bringup.warm_report = warm_report
+sys.argv = ["seamless-init", "--json"]
+code = 0
+try:
+    cli.main()
+except SystemExit as exc:
+    code = exc.code
+finally:
+    events.append((time.perf_counter() - t0, 0.0, "exit %s" % code))
+    sys.stderr.write("TIMELINE " + json.dumps(events) + "\n")
+"""
+
+
+def warm_processes(dirs: B.RunDirs, tools: B.Tools, ssh: Any, runs: int) -> None:
+    """Warm ``seamless-init --json`` in new processes: wall times, then one with a timeline."""
+    import json
+    import statistics
+
+    if runs <= 0:
+        return
+    walls = []
+    for _ in range(runs):
+        result = B.checked_init(dirs, "ours", tools, ssh=ssh)
+        walls.append(result.seconds)
+    print(f"\n=== warm seamless-init --json in new processes: "
+          f"{', '.join(f'{w:.3f}' for w in walls)} s (median {statistics.median(walls):.3f} s)")
+    env = B.run_env(dirs, "ours", tools, ssh=ssh)
+    start = _now()
+    done = subprocess.run([sys.executable, "-c", _CHILD_TIMELINE], cwd=dirs.project, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    wall = _now() - start
+    line = [x for x in done.stderr.splitlines() if x.startswith("TIMELINE ")]
+    print(f"  one more, with a timeline: wall {wall:.3f}s (offsets from the process start)")
+    for t, dur, text in json.loads(line[0][len("TIMELINE "):]) if line else []:
+        print(f"  +{t:7.3f}s  {dur:7.3f}s  [warm process] {text}")
+    if not line:
+        print(done.stderr[-3000:])
 
 
 def importtime(args: argparse.Namespace) -> None:
@@ -332,6 +475,14 @@ def main() -> None:
         help="-X importtime of a warm seamless-init",
     )
     parser.add_argument("--save", help="with --importtime: write the raw output here")
+    parser.add_argument(
+        "--delay-ms", type=float, default=0.0,
+        help="with --ssh: delay each way through a relay (bench_latency.py; 25 = 50 ms round trip)",
+    )
+    parser.add_argument(
+        "--warm-runs", type=int, default=3,
+        help="warm seamless-init runs in new processes after the in-process runs (default 3)",
+    )
     args = parser.parse_args()
     if args.importtime:
         importtime(args)

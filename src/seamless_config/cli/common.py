@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any, Optional, TypeVar
 
-import typer
+# typer is imported where it is used: seamless-init's everyday invocations run without it.
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_UNAVAILABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
@@ -33,13 +33,22 @@ def version() -> str:
 
 def version_callback(value: bool) -> None:
     if value:
+        import typer
+
         typer.echo(f"seamless-config {version()}")
         raise typer.Exit(EXIT_OK)
 
 
-VERSION_OPTION: Any = typer.Option(
-    None, "--version", callback=version_callback, is_eager=True, help="Print the version and exit."
-)
+def __getattr__(name: str) -> Any:
+    if name == "VERSION_OPTION":  # the --version option of every seamless CLI (made on first use)
+        import typer
+
+        option = typer.Option(
+            None, "--version", callback=version_callback, is_eager=True, help="Print the version and exit."
+        )
+        globals()["VERSION_OPTION"] = option
+        return option
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def emit_json(data: Any) -> None:
@@ -66,6 +75,8 @@ def fail(prog: str, message: str, code: int, *, as_json: bool) -> int:
     if as_json:
         emit_json({"ok": False, "error": message, "exit_code": code})
     else:
+        import typer
+
         typer.echo(f"{prog}: {message}", err=True)
     return code
 
@@ -73,6 +84,8 @@ def fail(prog: str, message: str, code: int, *, as_json: bool) -> int:
 def guarded(prog: str, as_json: bool, action: Callable[[], int]) -> int:
     """Run *action*, mapping the package's errors to messages and exit codes (no tracebacks)."""
     from ..errors import ConfigurationError, ConnectionFailedError, ServiceError, ServiceManagementError
+
+    import typer
 
     try:
         return action()
@@ -97,6 +110,8 @@ def parse_stage(value: Optional[str]) -> tuple[Optional[str], Optional[str]]:
         return None, None
     stage, _, substage = value.partition(":")
     if not stage:
+        import typer
+
         raise typer.BadParameter("the stage before ':' cannot be empty", param_hint="--stage")
     return stage, substage or None
 

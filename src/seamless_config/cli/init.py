@@ -10,51 +10,104 @@ import json
 import os
 import sys
 import warnings
-from typing import Any, Optional
+from functools import cache
+from typing import TYPE_CHECKING, Any, Optional
 
-import typer
-
-from .common import (  # the exit codes, --version and --stage parsing of every seamless CLI
-    EXIT_CONFIG, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, VERSION_OPTION, parse_stage,
+from .common import (  # the exit codes and --stage parsing of every seamless CLI (--version: in _app)
+    EXIT_CONFIG, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, parse_stage,
 )
 
-app = typer.Typer(add_completion=False, rich_markup_mode=None)
+if TYPE_CHECKING:
+    import typer
 
+__all__ = ["EXIT_CONFIG", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNAVAILABLE", "EXIT_USAGE", "main", "run"]
+
+DEFAULT_TIMEOUT = 180.0
 
 
 def _emit_json(data: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
 
-@app.command()
-def main_command(
-    stage: Optional[str] = typer.Option(
-        None, "--stage", metavar="STAGE[:SUBSTAGE]",
-        help="Stage (and substage) to initialise; each stage has its own storage.",
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable report on stdout."),
-    timeout: float = typer.Option(
-        180.0, "--timeout", min=0.0,
-        help="One deadline for the whole bring-up (seconds); the report of what was up still comes when it passes.",
-    ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
-    verbose: int = typer.Option(
-        0, "--verbose", "-v", count=True, help="Log what happens on stderr (-v: steps, -vv: every phase)."
-    ),
-    version: Optional[bool] = VERSION_OPTION,
-) -> None:
-    """Bring up and check the services of this directory's Seamless configuration.
+def _echo(message: str, *, err: bool = False) -> None:
+    stream = sys.stderr if err else sys.stdout
+    stream.write(message + "\n")
+    stream.flush()
 
-    Reads seamless.yaml and seamless.profile.yaml in the current directory
-    (and its parents, with inherit_from_parent), then launches or reuses the
-    selected cluster's hashserver, database and job server concurrently and
-    health-checks them. Exits at once (0) when SEAMLESS_REMOTE_CLIENTS is set.
 
-    Example: seamless-init --stage prod --timeout 300 --json
-    """
-    if verbose:
-        _log_to_stderr(verbose)
-    raise typer.Exit(run(stage, as_json=as_json, timeout=timeout, quiet=quiet))
+@cache
+def _app() -> typer.Typer:
+    """The typer app, built on first use: importing typer costs ~40 ms, and :func:`main`
+    reads the everyday invocations without it."""
+    import typer
+
+    from .common import VERSION_OPTION
+
+    app = typer.Typer(add_completion=False, rich_markup_mode=None)
+
+    @app.command()
+    def main_command(
+        stage: Optional[str] = typer.Option(
+            None, "--stage", metavar="STAGE[:SUBSTAGE]",
+            help="Stage (and substage) to initialise; each stage has its own storage.",
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Print a machine-readable report on stdout."),
+        timeout: float = typer.Option(
+            DEFAULT_TIMEOUT, "--timeout", min=0.0,
+            help="One deadline for the whole bring-up (seconds); the report of what was up still comes when it passes.",
+        ),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
+        verbose: int = typer.Option(
+            0, "--verbose", "-v", count=True, help="Log what happens on stderr (-v: steps, -vv: every phase)."
+        ),
+        version: Optional[bool] = VERSION_OPTION,
+    ) -> None:
+        """Bring up and check the services of this directory's Seamless configuration.
+
+        Reads seamless.yaml and seamless.profile.yaml in the current directory
+        (and its parents, with inherit_from_parent), then launches or reuses the
+        selected cluster's hashserver, database and job server concurrently and
+        health-checks them. Exits at once (0) when SEAMLESS_REMOTE_CLIENTS is set.
+
+        Example: seamless-init --stage prod --timeout 300 --json
+        """
+        if verbose:
+            _log_to_stderr(verbose)
+        raise typer.Exit(run(stage, as_json=as_json, timeout=timeout, quiet=quiet))
+
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # ``seamless_config.cli.init.app`` as before (docs generation, tests)
+        return _app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _simple_invocation(argv: list[str]) -> tuple[Optional[str], bool, bool] | None:
+    """(stage, as_json, quiet) of the everyday invocations -- no argument, ``--json``,
+    ``-q``/``--quiet``, ``--stage S``/``--stage=S`` -- read without typer; None for anything
+    else (typer parses it: ``--help``, ``--timeout``, ``-v``, mistakes...)."""
+    stage: Optional[str] = None
+    as_json = quiet = False
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--json":
+            as_json = True
+        elif arg in ("-q", "--quiet"):
+            quiet = True
+        elif arg == "--stage" and i + 1 < len(argv) and not argv[i + 1].startswith("-"):
+            i += 1
+            stage = argv[i]
+        elif arg.startswith("--stage=") and not arg[len("--stage="):].startswith("-"):
+            stage = arg[len("--stage="):]
+        else:
+            return None
+        i += 1
+    if stage is not None and stage.partition(":")[0] == "":
+        return None  # typer reports the bad --stage value
+    return stage, as_json, quiet
 
 
 def _log_to_stderr(verbosity: int) -> None:
@@ -89,16 +142,16 @@ def run(stage_arg: Optional[str], *, as_json: bool, timeout: float, quiet: bool)
         if as_json:
             _emit_json({"ok": False, "error": "configuration", "message": message, "warnings": caught})
         else:
-            typer.echo(f"seamless-init: configuration error: {message}", err=True)
+            _echo(f"seamless-init: configuration error: {message}", err=True)
         return EXIT_CONFIG
     if not as_json and not quiet:
         for message in caught:
-            typer.echo(f"warning: {message}", err=True)
+            _echo(f"warning: {message}", err=True)
     if not plan:
         if as_json:
             _emit_json({"ok": True, "services": [], "warnings": caught, "message": "no services to bring up"})
         elif not quiet:
-            typer.echo("seamless-init: no cluster services needed (nothing to bring up)", err=True)
+            _echo("seamless-init: no cluster services needed (nothing to bring up)", err=True)
         return EXIT_OK
 
     from ..orchestrator.bringup import warm_report
@@ -130,7 +183,7 @@ def run(stage_arg: Optional[str], *, as_json: bool, timeout: float, quiet: bool)
     try:
         report = anyio.run(go)
     except KeyboardInterrupt:
-        typer.echo("seamless-init: interrupted", err=True)
+        _echo("seamless-init: interrupted", err=True)
         return EXIT_INTERRUPTED
     return _finish(report, as_json=as_json, quiet=quiet, live=live, caught=caught, stage=stage, substage=substage)
 
@@ -142,11 +195,11 @@ def _finish(
     if as_json:
         _emit_json(report.as_json() | {"warnings": caught, "stage": stage, "substage": substage})
     elif live is None and (not quiet or not report.ok):
-        typer.echo(report.format(), err=not report.ok)
+        _echo(report.format(), err=not report.ok)
     if not report.ok:
         if not as_json:
             why = " (the deadline passed; raise it with --timeout)" if report.deadline_passed else ""
-            typer.echo(f"seamless-init: some services are not available{why} (see above)", err=True)
+            _echo(f"seamless-init: some services are not available{why} (see above)", err=True)
         return EXIT_UNAVAILABLE
     return EXIT_OK
 
@@ -163,7 +216,11 @@ def main() -> None:
             sys.stderr.write(f"seamless-init: warning: SEAMLESS_REMOTE_CLIENTS is malformed ({problem}); "
                              "workers will run without forwarded clients\n")
         sys.exit(EXIT_OK)
-    app(prog_name="seamless-init")
+    simple = _simple_invocation(sys.argv[1:])
+    if simple is not None:  # the same run(), without importing typer
+        stage, as_json, quiet = simple
+        sys.exit(run(stage, as_json=as_json, timeout=DEFAULT_TIMEOUT, quiet=quiet))
+    _app()(prog_name="seamless-init")
 
 
 if __name__ == "__main__":

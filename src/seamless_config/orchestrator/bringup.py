@@ -15,16 +15,18 @@ and prints the report; nothing else differs.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._log import get_logger
-from ..core.resolved import ResolvedConfig
 from ..errors import BringUpTimeout
 from .deadline import USE_DEFAULT, Timeout
-from .loop import RUNNER
 from .plan import Plan, make_plan, without_disabled
 from .report import Report, ServiceOutcome, ServicesUnavailable
-from .runner import PlanRun, Progress
+
+if TYPE_CHECKING:  # the runner (anyio) and the background loop (asyncio) are imported when a bring-up runs:
+    # seamless-init's warm path (prepare + warm_report) needs neither
+    from ..core.resolved import ResolvedConfig
+    from .runner import PlanRun, Progress
 
 log = get_logger(__name__)
 
@@ -63,6 +65,8 @@ async def execute(
     *pool*: the ``ConnectionPool`` to use; a fresh one (closed afterwards) if None.
     *run*: a ``PlanRun`` made by the caller, to read a partial report from another thread.
     """
+    from .runner import PlanRun
+
     run = run or PlanRun(plan, progress=progress, budget=Timeout.of(timeout))
     if pool is not None:
         return await run.run(pool)
@@ -90,6 +94,9 @@ async def bring_up(
     """
     import anyio
 
+    from .loop import RUNNER
+    from .runner import PlanRun
+
     plan = prepare(config)
     if not plan:
         return Report()
@@ -110,6 +117,9 @@ def bring_up_sync(
     config: ResolvedConfig, *, progress: Progress | None = None, timeout: Timeout | float | Any = USE_DEFAULT
 ) -> Report:
     """``bring_up`` for synchronous callers (also from inside a running event loop)."""
+    from .loop import RUNNER
+    from .runner import PlanRun
+
     plan = prepare(config)
     if not plan:
         return Report()

@@ -21,8 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-import anyio
-
 
 class _UseDefault:
     def __repr__(self) -> str:
@@ -72,6 +70,8 @@ class Timeout:
 
     def start(self) -> Deadline:
         """The deadline of a bring-up starting now (call on the event loop)."""
+        import anyio  # not at import time: seamless-init's warm path has no event loop
+
         return Deadline(anyio.current_time() + self.total, self)
 
 
@@ -83,6 +83,8 @@ class Deadline:
     budget: Timeout
 
     def remaining(self) -> float:
+        import anyio
+
         return max(0.0, self.at - anyio.current_time())
 
     @property
