@@ -110,6 +110,10 @@ class PlanRun:
         self._phase: dict[str, str] = {}
         self._connections: dict[str, dict[str, Any]] = {}
         self._done: dict[str, anyio.Event] = {}
+        # A step's address is known (its tunnel is open; the handshake may still be under way), or
+        # the step is done: what a job backend's parameters wait for (set by on_address or at the end).
+        self._addressed: dict[str, anyio.Event] = {}
+        self._early: dict[str, dict[str, Any]] = {}
         self._started: float | None = None
         self._opened_before = 0
         self._deadline_passed = False
@@ -166,6 +170,7 @@ class PlanRun:
         self._started = time.monotonic()
         self.deadline = self.budget.start()
         self._done = {step.name: anyio.Event() for step in self.plan.steps}
+        self._addressed = {step.name: anyio.Event() for step in self.plan.steps}
         log.info("bringing up %s (deadline %gs)", ", ".join(self.plan.names), self.budget.total)
         with anyio.move_on_after(self.budget.total + self.budget.report_grace) as scope:
             refused = await _conda_preflight(self.plan, pool, self.deadline.remaining())
@@ -196,6 +201,26 @@ class PlanRun:
         for dependency in step.after:
             await self._done[dependency].wait()
         return [d for d in step.after if self._outcomes[d].status != "ok"]
+
+    async def _wait_for_addresses(self, step: Step) -> list[str]:
+        """Wait until the steps *step* needs have an address (or are done); the names of those that failed.
+
+        A dependency whose handshake then fails still fails its own step (and the report); the
+        job backend, started with its address, is then replaced at the next bring-up if the
+        storage service comes back elsewhere (``_replace_if_outdated``).
+        """
+        for dependency in step.after:
+            await self._addressed[dependency].wait()
+        failed = []
+        for dependency in step.after:
+            outcome = self._outcomes.get(dependency)
+            if dependency not in self._early and (outcome is None or outcome.status != "ok"):
+                failed.append(dependency)
+        return failed
+
+    def _on_address(self, step: Step, connection: dict[str, Any]) -> None:
+        self._early[step.name] = connection
+        self._addressed[step.name].set()
 
     def _skip(self, step: Step, failed: list[str]) -> None:
         self._record(ServiceOutcome(step.name, step.host, "skipped", reason=f"needs {', '.join(failed)}"))
@@ -230,6 +255,7 @@ class PlanRun:
             await self._attempt(step)
         finally:
             self._done[step.name].set()
+            self._addressed[step.name].set()
 
     async def _attempt(self, step: Step) -> None:
         from ..remote import ensure_service
@@ -239,10 +265,12 @@ class PlanRun:
         if step.after and step.parameters_from_after:
 
             async def late() -> dict[str, Any]:
-                failed = await self._wait_for_dependencies(step)
+                # The storage addresses as soon as the tunnels to them are open: the job backend
+                # (spawned already, importing) then starts while their handshakes are under way.
+                failed = await self._wait_for_addresses(step)
                 if failed:
                     raise _DependencyFailed(failed)
-                parameters: dict[str, Any] = step.build(self._connections)["file_parameters"]
+                parameters: dict[str, Any] = step.build(self._early | self._connections)["file_parameters"]
                 return parameters
 
         elif step.after:
@@ -260,7 +288,8 @@ class PlanRun:
         try:
             conf = step.build(self._connections)
             connection = await ensure_service(
-                conf, pool=self.pool, on_phase=on_phase, timeout=deadline.remaining(), late_parameters=late
+                conf, pool=self.pool, on_phase=on_phase, timeout=deadline.remaining(), late_parameters=late,
+                on_address=lambda address: self._on_address(step, address),
             )
             if step.parameters_from_after and "launch" not in phases:
                 connection = await self._replace_if_outdated(step, connection, on_phase, deadline)

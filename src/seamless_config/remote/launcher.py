@@ -31,6 +31,9 @@ from .server_side import LateParameters, LocalServerSide, ServerSide, SSHServerS
 from .tunnel import TunnelError, close_tunnels, open_tunnel
 
 PhaseCallback = Callable[[str, str], None]
+# on_address(connection): the connection a launched or found service will be recorded with, as soon
+# as it is known (tunnel open), before the handshake through it: what a job backend waits for.
+AddressCallback = Callable[[dict[str, Any]], None]
 
 LOG_TAIL_LINES = 20
 CLIENT_CHECK_TIMEOUT = 5.0  # one handshake against a recorded connection
@@ -82,8 +85,10 @@ class _Run:
         on_phase: PhaseCallback | None,
         deadline: float,
         late_parameters: LateParameters | None = None,
+        on_address: AddressCallback | None = None,
     ) -> None:
         self.late_parameters = late_parameters
+        self.on_address = on_address
         self.cfg = cfg
         self.pool = pool
         self.health = health
@@ -528,6 +533,8 @@ class _Run:
             payload["parameters"] = dict(parameters)
         if cfg.meta is not None:
             payload["meta"] = dict(cfg.meta)
+        if self.on_address is not None:
+            self.on_address(dict(payload))
         if cfg.handshake is not None:
             url = self.handshake_url(payload["hostname"], payload)
             problem = await self.health.wait_ok(
@@ -589,6 +596,7 @@ async def ensure_service(
     on_phase: PhaseCallback | None = None,
     timeout: float,
     late_parameters: LateParameters | None = None,
+    on_address: AddressCallback | None = None,
 ) -> dict[str, Any]:
     """Make sure the service of a launch dict runs and is reachable; return its connection.
 
@@ -605,6 +613,11 @@ async def ensure_service(
     a launch is needed (awaited under the launch lock): a local service is
     started first and handed them when they arrive, so its start-up overlaps
     whatever produces them. A reused service never waits for them.
+    ``on_address(connection)``, if given, receives the connection that will be
+    recorded as soon as it is known (after the tunnel is open, before the
+    handshake), so that whoever needs the address (a job backend's
+    parameters) does not wait for the handshake; not called when the client
+    record is reused as it is (the returned connection is all there is).
 
     Raises :class:`~seamless_config.errors.ServiceError` (with the log path and
     last log lines when the service itself failed) or
@@ -613,7 +626,7 @@ async def ensure_service(
     cfg = LaunchConfig.from_mapping(conf)
     deadline = anyio.current_time() + timeout
     async with HealthChecker() as health:
-        run = _Run(cfg, pool, health, on_phase, deadline, late_parameters)
+        run = _Run(cfg, pool, health, on_phase, deadline, late_parameters, on_address)
         try:
             return await run.execute()
         except CommandTimeout as exc:  # before TimeoutError, of which it is a subclass
