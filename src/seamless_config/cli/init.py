@@ -121,11 +121,18 @@ def _log_to_stderr(verbosity: int) -> None:
 
 
 def run(stage_arg: Optional[str], *, as_json: bool, timeout: float, quiet: bool) -> int:
+    stage, substage = parse_stage(stage_arg)
+    from ..remote import quick
+
+    # The handshakes of the last good run start now, while the configuration is resolved
+    # (through a tunnel they take two round trips); warm_report uses the answers they get.
+    hint = quick.hint_path(os.getcwd(), stage, substage)
+    quick.prefetch(hint)
+
     from .. import _configure
     from ..errors import ConfigurationError
     from ..state import STATE
 
-    stage, substage = parse_stage(stage_arg)
     caught: list[str] = []
     try:
         STATE.set_workdir(os.getcwd())
@@ -158,7 +165,9 @@ def run(stage_arg: Optional[str], *, as_json: bool, timeout: float, quiet: bool)
 
     report = warm_report(plan)
     if report is not None:  # warm cluster: nothing to launch, no event loop needed
-        return _finish(report, as_json=as_json, quiet=quiet, live=None, caught=caught, stage=stage, substage=substage)
+        code = _finish(report, as_json=as_json, quiet=quiet, live=None, caught=caught, stage=stage, substage=substage)
+        quick.remember(hint, [step.build({}) for step in plan.steps])
+        return code
 
     import anyio
 
@@ -185,7 +194,10 @@ def run(stage_arg: Optional[str], *, as_json: bool, timeout: float, quiet: bool)
     except KeyboardInterrupt:
         _echo("seamless-init: interrupted", err=True)
         return EXIT_INTERRUPTED
-    return _finish(report, as_json=as_json, quiet=quiet, live=live, caught=caught, stage=stage, substage=substage)
+    code = _finish(report, as_json=as_json, quiet=quiet, live=live, caught=caught, stage=stage, substage=substage)
+    if report.ok:
+        quick.remember(hint, [step.build({}) for step in plan.steps])
+    return code
 
 
 def _finish(
