@@ -332,30 +332,49 @@ def record(start, text):
 s = time.perf_counter()
 import seamless_config.cli.init as cli
 record(s, "import seamless_config.cli.init (typer, ...)")
-import seamless_config.remote.quick as quick
-original_probe, original_reusable = quick.probe_sync, quick.reusable
-def probe_sync(url, **k):
+import seamless_config.remote.prefetch as prefetch
+original_get, original_prefetch = prefetch.get_ok, prefetch.prefetch
+def get_ok(url, **k):
     s = time.perf_counter()
     try:
-        return original_probe(url, **k)
+        return original_get(url, **k)
     finally:
-        record(s, "probe_sync GET " + url)
-def reusable(conf):
+        record(s, "GET " + url)
+def start_prefetch(path):
     s = time.perf_counter()
     try:
-        return original_reusable(conf)
+        return original_prefetch(path)
     finally:
-        record(s, "reusable " + str(conf.get("key", "?"))[:40])
-quick.probe_sync, quick.reusable = probe_sync, reusable
-import seamless_config.orchestrator.bringup as bringup
-original_warm = bringup.warm_report
-def warm_report(plan):
-    s = time.perf_counter()
-    try:
-        return original_warm(plan)
-    finally:
-        record(s, "warm_report (all checks)")
-bringup.warm_report = warm_report
+        record(s, "prefetch (GETs of the last good run's hint started)")
+prefetch.get_ok, prefetch.prefetch = get_ok, start_prefetch
+import importlib.abc, importlib.machinery
+class _Hook(importlib.abc.MetaPathFinder):  # wrap quick's functions once the CLI imports it
+    def find_spec(self, name, path, target=None):
+        if name != "seamless_config.remote.quick":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        loader = spec.loader
+        exec_module = loader.exec_module
+        def wrapped(module):
+            exec_module(module)
+            original_all, original_probe = module.reusable_all, module.probe_sync
+            def reusable_all(confs):
+                s = time.perf_counter()
+                try:
+                    return original_all(confs)
+                finally:
+                    record(s, "reusable_all (every client record checked)")
+            def probe_sync(url, **k):
+                s = time.perf_counter()
+                try:
+                    return original_probe(url, **k)
+                finally:
+                    record(s, "probe_sync (answer of) " + url)
+            module.reusable_all, module.probe_sync = reusable_all, probe_sync
+        loader.exec_module = wrapped
+        return spec
+sys.meta_path.insert(0, _Hook())
 sys.argv = ["seamless-init", "--json"]
 code = 0
 try:
@@ -388,7 +407,7 @@ def warm_processes(dirs: B.RunDirs, tools: B.Tools, ssh: Any, runs: int) -> None
     wall = _now() - start
     line = [x for x in done.stderr.splitlines() if x.startswith("TIMELINE ")]
     print(f"  one more, with a timeline: wall {wall:.3f}s (offsets from the process start)")
-    for t, dur, text in json.loads(line[0][len("TIMELINE "):]) if line else []:
+    for t, dur, text in sorted(json.loads(line[0][len("TIMELINE "):])) if line else []:
         print(f"  +{t:7.3f}s  {dur:7.3f}s  [warm process] {text}")
     if not line:
         print(done.stderr[-3000:])

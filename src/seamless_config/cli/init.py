@@ -122,14 +122,15 @@ def _log_to_stderr(verbosity: int) -> None:
 
 def run(stage_arg: Optional[str], *, as_json: bool, timeout: float, quiet: bool) -> int:
     stage, substage = parse_stage(stage_arg)
-    from ..remote import quick
+    from ..remote import prefetch
 
     # The handshakes of the last good run start now, while the configuration is resolved
     # (through a tunnel they take two round trips); warm_report uses the answers they get.
-    hint = quick.hint_path(os.getcwd(), stage, substage)
-    quick.prefetch(hint)
+    hint = prefetch.hint_path(os.getcwd(), stage, substage)
+    prefetch.prefetch(hint)
 
     from .. import _configure
+    from ..remote import quick
     from ..errors import ConfigurationError
     from ..state import STATE
 

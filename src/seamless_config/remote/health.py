@@ -11,7 +11,7 @@ import errno
 
 import anyio
 
-from .quick import status_code
+from .prefetch import status_code
 
 RETRY_INTERVAL = 0.03
 
