@@ -36,6 +36,9 @@ that holds them would), ``info --base`` and ``env list --json``. With it both
 implementations run with the *identical* YAML (jobserver ``conda: bench``),
 and both pay for the same conda discovery (``rhl-cache-conda`` on a cold HOME).
 
+``BENCH_PY_FLAGS`` (e.g. ``"-X importtime"``) runs our ``seamless-init`` under
+those interpreter flags (its stderr then holds their output; for profiling only).
+
 Output: a table on stdout and everything (raw samples, medians, ratios,
 targets, per-service timings of ours, the exact YAML) in
 ``.cache/bench-init.json``. Exit status 0 even when a target is missed; 1 if a
@@ -465,7 +468,8 @@ class InitResult:
 
 def run_init(dirs: RunDirs, impl: str, tools: Tools, *, ssh: Any = None) -> InitResult:
     if impl == "ours":
-        argv = [str(DEV_BIN / "seamless-init"), "--json"]
+        flags = os.environ.get("BENCH_PY_FLAGS", "").split()
+        argv = [*([str(DEV_BIN / "python"), *flags] if flags else []), str(DEV_BIN / "seamless-init"), "--json"]
     else:
         argv = [str(tools.ref_bin / "seamless-init")]
     env = run_env(dirs, impl, tools, ssh=ssh)
