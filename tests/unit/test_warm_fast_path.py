@@ -73,7 +73,7 @@ def test_reusable_needs_the_record_not_only_a_prefetched_answer(server: str, tmp
     found = quick.reusable(_conf("svc-a"))
     assert found is not None and found[0]["port"] == int(server.rsplit(":", 1)[1].split("/")[0])
     quick.remember(hint, [_conf("svc-a"), _conf("svc-missing")])
-    assert json.loads(hint.read_text()) == ["http://127.0.0.1:%d/healthcheck" % found[0]["port"]]
+    assert json.loads(Path(hint).read_text()) == ["http://127.0.0.1:%d/healthcheck" % found[0]["port"]]
 
 
 def test_a_dead_service_is_not_reused_through_a_stale_hint(server: str, tmp_path: Path) -> None:
@@ -96,7 +96,7 @@ def test_hints_are_per_directory_stage_and_home(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("REMOTE_HTTP_LAUNCHER_DIR", str(tmp_path / "rhl"))
     paths.add(prefetch.hint_path(str(tmp_path), None, None))
     assert len(paths) == 5
-    assert all(p.is_relative_to(Path.home()) for p in paths)
+    assert all(Path(p).is_relative_to(Path.home()) for p in paths)
 
 
 @pytest.mark.parametrize(("argv", "expected"), [
@@ -163,3 +163,21 @@ def test_warm_seamless_init_imports_no_typer_anyio_or_asyncio(server: str, tmp_p
         assert report["ok"] and all(s["reused"] for s in report["services"]), report
     hints = list((Path.home() / ".cache" / "seamless-config" / "warm-hints").glob("*.json"))
     assert len(hints) == 1 and json.loads(hints[0].read_text()) == [server, server]
+
+
+@pytest.mark.parametrize("url", [
+    "http://localhost:8000/healthcheck", "http://127.0.0.1:1/", "http://h:5", "http://h:5?a=1&b=2",
+    "http://[::1]:8080/x?y=z", "http://h:5/p#frag", "http://h:5/a/b?c",
+])
+def test_split_http_url_agrees_with_urllib(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    assert prefetch.split_http_url(url) == (parts.hostname, parts.port, target, parts.netloc)
+
+
+@pytest.mark.parametrize("url", ["https://h:5/", "http://h/", "http://h:0/", "http://h:99999/", "http://:5/",
+                                 "http://u@h:5/", "ftp://h:5/", "http://h:x/"])
+def test_split_http_url_refuses(url: str) -> None:
+    assert prefetch.split_http_url(url) is None

@@ -86,7 +86,7 @@ def reusable_all(confs: list[Mapping[str, Any]]) -> list[tuple[dict[str, Any], f
     return results
 
 
-def remember(path: Path, confs: Iterable[Mapping[str, Any]]) -> None:
+def remember(path: str | Path, confs: Iterable[Mapping[str, Any]]) -> None:
     """Keep the handshake URLs of *confs*' client records as the hint at *path* (after a good run)."""
     urls = []
     for conf in confs:
