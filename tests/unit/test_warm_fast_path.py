@@ -181,3 +181,17 @@ def test_split_http_url_agrees_with_urllib(url: str) -> None:
                                  "http://u@h:5/", "ftp://h:5/", "http://h:x/"])
 def test_split_http_url_refuses(url: str) -> None:
     assert prefetch.split_http_url(url) is None
+
+
+def test_tools_json_is_the_parsed_tools_yaml() -> None:
+    """core.launch reads tools.json (parsing tools.yaml costs ~20 ms a run): it must be current."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    try:
+        import gen_tools_json
+    finally:
+        sys.path.pop(0)
+    assert (gen_tools_json.CORE / "tools.json").read_text("utf-8") == gen_tools_json.tools_json(), (
+        "src/seamless_config/core/tools.json is stale: run .venv/bin/python scripts/gen_tools_json.py")
+    from seamless_config.core.launch import tool_definitions
+
+    assert tool_definitions() == json.loads(gen_tools_json.tools_json())

@@ -10,11 +10,11 @@ server's state file (``seamless-service-ps`` reads it).
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +74,15 @@ class Scope:
 
 @lru_cache(maxsize=1)
 def tool_definitions() -> dict[str, Any]:
-    text = resources.files("seamless_config.core").joinpath("tools.yaml").read_text("utf-8")
-    data = parse_yaml(text, Path("seamless_config/core/tools.yaml")).data
+    """tools.yaml, parsed: read from its parsed copy tools.json (scripts/gen_tools_json.py writes it,
+    a unit test checks it is current), since parsing the YAML costs ~20 ms of every bring-up."""
+    try:
+        data = json.loads(Path(__file__).with_name("tools.json").read_text("utf-8"))
+    except (OSError, ValueError):  # not installed as files (a zip): the YAML itself
+        from importlib import resources
+
+        text = resources.files("seamless_config.core").joinpath("tools.yaml").read_text("utf-8")
+        data = parse_yaml(text, Path("seamless_config/core/tools.yaml")).data
     assert isinstance(data, dict)
     return data
 
