@@ -111,6 +111,60 @@ def test_service_reports_failed_but_its_process_lives_on(project_factory: Factor
     assert_clean(proj)
 
 
+ANSWERS_503 = """\
+    python3 - "$@" <<'EOF'
+    import http.server, json, os, sys, threading, time
+    status_file = sys.argv[sys.argv.index("--status-file") + 1]
+    for _ in range(500):
+        if os.path.exists(status_file) and os.path.getsize(status_file):
+            break
+        time.sleep(0.02)
+    class Unwell(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(503)
+            self.end_headers()
+        def log_message(self, *args):
+            pass
+    server = http.server.HTTPServer(("127.0.0.1", 0), Unwell)
+    with open(status_file) as handle:
+        state = json.load(handle)
+    state.update(status="running", port=server.server_address[1])
+    with open(status_file + ".tmp", "w") as handle:
+        json.dump(state, handle)
+    os.replace(status_file + ".tmp", status_file)
+    print("running on", server.server_address[1], flush=True)
+    threading.Timer(120, server.shutdown).start()
+    server.serve_forever()
+    EOF
+    """
+
+
+def test_storage_that_fails_its_handshake_after_reporting_its_address(project_factory: Factory) -> None:
+    """The job backend gets the storage addresses before their handshakes (to start sooner): a hashserver
+    that reports "running" and then answers 503 still fails, and the jobserver is reported skipped, not ok;
+    the next run relaunches both with a real hashserver and the jobserver gets the new address."""
+    proj = project_factory()
+    fake_service(proj, "hashserver", ANSWERS_503)
+    run = proj.init("--json", "--timeout", "120")
+    assert run.returncode == 4, run.describe()
+    services = report_services(run.json)
+    assert services["hashserver"]["status"] == "failed", services["hashserver"]
+    assert "health check failed" in services["hashserver"]["reason"], services["hashserver"]
+    assert services["database"]["status"] == "ok"
+    assert services["jobserver"]["status"] == "skipped" and "hashserver" in services["jobserver"]["reason"], services
+    # The unwell hashserver this run launched was stopped and forgotten.
+    assert not [k for k, st in proj.server_states().items() if (st.get("meta") or {}).get("service") == "hashserver"]
+    assert_clean(proj)
+    drop_fake(proj)
+    again = proj.init("--json")
+    assert again.returncode == 0, again.describe()
+    assert launched(again.json)["hashserver"]
+    hs_port = proj.state_for("hashserver")[1]["port"]
+    _, job_state = proj.state_for("jobserver")
+    assert [b["url"] for b in job_state["parameters"]["buffer"]] == [f"http://127.0.0.1:{hs_port}"], job_state
+    assert_clean(proj)
+
+
 HUNG_START = """\
     echo "ERROR: 127.0.0.1 port 61999 already in use"
     sleep 300

@@ -205,16 +205,18 @@ class PlanRun:
     async def _wait_for_addresses(self, step: Step) -> list[str]:
         """Wait until the steps *step* needs have an address (or are done); the names of those that failed.
 
-        A dependency whose handshake then fails still fails its own step (and the report); the
-        job backend, started with its address, is then replaced at the next bring-up if the
-        storage service comes back elsewhere (``_replace_if_outdated``).
+        A dependency whose handshake fails after that still fails its own step, and the job
+        backend is then reported skipped (see ``_attempt``); the one started with its address is
+        replaced at the next bring-up if the storage service comes back elsewhere
+        (``_replace_if_outdated``).
         """
         for dependency in step.after:
             await self._addressed[dependency].wait()
         failed = []
         for dependency in step.after:
             outcome = self._outcomes.get(dependency)
-            if dependency not in self._early and (outcome is None or outcome.status != "ok"):
+            known_failed = outcome is not None and outcome.status != "ok"
+            if known_failed or (outcome is None and dependency not in self._early):
                 failed.append(dependency)
         return failed
 
@@ -293,6 +295,13 @@ class PlanRun:
             )
             if step.parameters_from_after and "launch" not in phases:
                 connection = await self._replace_if_outdated(step, connection, on_phase, deadline)
+            if late is not None:
+                # It got the storage addresses before their handshakes: it counts only if they passed.
+                failed = await self._wait_for_dependencies(step)
+                if failed:
+                    log.warning("%s was started, but %s failed its handshake: reporting it skipped",
+                                step.name, ", ".join(failed))
+                    raise _DependencyFailed(failed)
         except _DependencyFailed as exc:
             self._skip(step, exc.failed)
             return

@@ -543,7 +543,10 @@ class _Run:
             if problem is not None:
                 if cfg.tunnel:
                     await close_tunnels(_tunnel_ports(payload))
-                raise await self.failure(f"health check failed: {problem}", data)
+                error = await self.failure(f"health check failed: {problem}", data)
+                if self.launched:  # ours, "running" but not answering: stop it rather than leave it
+                    await self.stop_own_launch()
+                raise error
         self.client.write(payload)
         self.phase("local_validate", "ok")
         return payload
