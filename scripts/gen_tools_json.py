@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+import zlib
 from pathlib import Path
 
 CORE = Path(__file__).resolve().parent.parent / "src" / "seamless_config" / "core"
@@ -20,9 +21,10 @@ CORE = Path(__file__).resolve().parent.parent / "src" / "seamless_config" / "cor
 def tools_json() -> str:
     from seamless_config.core.yaml_io import parse_yaml
 
-    path = CORE / "tools.yaml"
-    data = parse_yaml(path.read_text("utf-8"), Path("seamless_config/core/tools.yaml")).data
-    return json.dumps(data, indent=1) + "\n"
+    text = (CORE / "tools.yaml").read_text("utf-8")
+    data = parse_yaml(text, Path("seamless_config/core/tools.yaml")).data
+    # The CRC of the text it was made from: core.launch parses the YAML itself when they differ.
+    return json.dumps({"source_crc32": zlib.crc32(text.encode("utf-8")), "tools": data}, indent=1) + "\n"
 
 
 def main() -> None:

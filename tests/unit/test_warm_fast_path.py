@@ -124,8 +124,8 @@ def test_warm_seamless_init_imports_no_typer_anyio_or_asyncio(server: str, tmp_p
         "      type: local\n"
         "      frontends:\n"
         "      - hostname: localhost\n"
-        "        hashserver: {bufferdir: /tmp/b, network_interface: 127.0.0.1, port_start: 1, port_end: 2}\n"
-        "        database: {database_dir: /tmp/d, network_interface: 127.0.0.1, port_start: 1, port_end: 2}\n"
+        f"        hashserver: {{bufferdir: {tmp_path}/b, network_interface: 127.0.0.1, port_start: 64980, port_end: 64989}}\n"
+        f"        database: {{database_dir: {tmp_path}/d, network_interface: 127.0.0.1, port_start: 64990, port_end: 64999}}\n"
         "    local_cluster: c\n"
         "- cluster: c\n"
     )
@@ -138,7 +138,8 @@ def test_warm_seamless_init_imports_no_typer_anyio_or_asyncio(server: str, tmp_p
         "STATE.set_workdir('.'); _configure(None, None)\n"
         "print(json.dumps([LaunchConfig.from_mapping(s.build({})).key for s in prepare(STATE.snapshot()).steps]))\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEAMLESS_")}
+    # No service executables on PATH: should the warm check miss, the cold path fails instead of launching.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEAMLESS_")} | {"PATH": "/usr/bin:/bin"}
     keys = json.loads(subprocess.run([sys.executable, "-c", code], cwd=project, env=env, capture_output=True,
                                      text=True, timeout=60, check=True).stdout)
     assert len(keys) == 2
@@ -178,7 +179,9 @@ def test_split_http_url_agrees_with_urllib(url: str) -> None:
 
 
 @pytest.mark.parametrize("url", ["https://h:5/", "http://h/", "http://h:0/", "http://h:99999/", "http://:5/",
-                                 "http://u@h:5/", "ftp://h:5/", "http://h:x/"])
+                                 "http://u@h:5/", "ftp://h:5/", "http://h:x/",
+                                 "http://h:5/x\r\nX-Injected: yes\r\n\r\nGET /second", "http://h:5/a b",
+                                 "http://h:5/\t", "http://h:\uff18\uff10/", "http://h:\u00b2/", "http://h\u00e9:5/"])
 def test_split_http_url_refuses(url: str) -> None:
     assert prefetch.split_http_url(url) is None
 
@@ -194,4 +197,48 @@ def test_tools_json_is_the_parsed_tools_yaml() -> None:
         "src/seamless_config/core/tools.json is stale: run .venv/bin/python scripts/gen_tools_json.py")
     from seamless_config.core.launch import tool_definitions
 
-    assert tool_definitions() == json.loads(gen_tools_json.tools_json())
+    assert tool_definitions() == json.loads(gen_tools_json.tools_json())["tools"]
+
+
+def test_get_ok_refuses_what_would_reach_the_request_line(server: str) -> None:
+    assert prefetch.get_ok(server)
+    assert not prefetch.get_ok(server + "\r\nX-Injected: yes")
+    assert not prefetch.get_ok("http://127.0.0.1:\u00b2/")
+
+
+def test_only_loopback_urls_are_prefetched(server: str, tmp_path: Path) -> None:
+    hint = prefetch.hint_path(str(tmp_path), None, None)
+    prefetch.remember(hint, [server, "http://192.0.2.1:8000/healthcheck", "http://example.org:80/"])
+    try:
+        assert prefetch.prefetch(hint) == 1
+        assert prefetch.answer("http://192.0.2.1:8000/healthcheck") is None
+        assert prefetch.answer(server) is True
+    finally:
+        prefetch.forget()
+
+
+def test_an_old_answer_is_not_taken(server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that runs seamless-init twice (a notebook, CliRunner): the first run's answer says
+    nothing about the service at the second."""
+    hint = prefetch.hint_path(str(tmp_path), None, None)
+    prefetch.remember(hint, [server])
+    assert prefetch.prefetch(hint) == 1
+    monkeypatch.setattr(prefetch, "FRESH_FOR", -1.0)
+    assert prefetch.answer(server) is None
+    assert prefetch.prefetch(hint) == 1  # a new run starts a new GET
+    prefetch.forget()
+    assert prefetch.answer(server) is None  # ... and its end drops it if nobody took it
+
+
+def test_the_hint_is_private_and_only_read_if_ours(server: str, tmp_path: Path) -> None:
+    hint = prefetch.hint_path(str(tmp_path), None, None)
+    prefetch.remember(hint, [server])
+    assert os.stat(hint).st_mode & 0o777 == 0o600
+    assert os.stat(os.path.dirname(hint)).st_mode & 0o777 == 0o700
+    link = tmp_path / "link.json"
+    link.symlink_to(hint)
+    assert prefetch.prefetch(str(link)) == 0  # not followed
+    if os.getuid() == 0:  # CI runs as root: make the hint someone else's
+        os.chown(hint, 12345, -1)
+        assert prefetch.prefetch(hint) == 0
+    prefetch.forget()

@@ -121,16 +121,47 @@ def _log_to_stderr(verbosity: int) -> None:
 
 
 def run(stage_arg: Optional[str], *, as_json: bool, timeout: float, quiet: bool) -> int:
+    """One ``seamless-init``: its exit code (Ctrl-C: 130, whichever parser read the arguments)."""
+    from ..remote import prefetch
+
+    try:
+        return _run(stage_arg, as_json=as_json, timeout=timeout, quiet=quiet)
+    except KeyboardInterrupt:
+        _echo("seamless-init: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    finally:
+        prefetch.forget()
+
+
+def _remember(hint: str | None, plan: Any) -> None:
+    """Keep this good run's handshake URLs for the next one (only a speed-up: never fails the run)."""
+    if hint is None:
+        return
+    from ..remote import quick
+
+    try:
+        quick.remember(hint, [step.build({}) for step in plan.steps])
+    except (OSError, ValueError) as exc:
+        import logging
+
+        logging.getLogger("seamless_config").debug("warm hint not written: %s", exc)
+
+
+def _run(stage_arg: Optional[str], *, as_json: bool, timeout: float, quiet: bool) -> int:
     stage, substage = parse_stage(stage_arg)
     from ..remote import prefetch
 
     # The handshakes of the last good run start now, while the configuration is resolved
     # (through a tunnel they take two round trips); warm_report uses the answers they get.
-    hint = prefetch.hint_path(os.getcwd(), stage, substage)
-    prefetch.prefetch(hint)
+    hint: str | None
+    try:
+        hint = prefetch.hint_path(os.getcwd(), stage, substage)
+    except OSError:  # the directory is gone: reported below as a configuration error
+        hint = None
+    else:
+        prefetch.prefetch(hint)
 
     from .. import _configure
-    from ..remote import quick
     from ..errors import ConfigurationError
     from ..state import STATE
 
@@ -167,7 +198,7 @@ def run(stage_arg: Optional[str], *, as_json: bool, timeout: float, quiet: bool)
     report = warm_report(plan)
     if report is not None:  # warm cluster: nothing to launch, no event loop needed
         code = _finish(report, as_json=as_json, quiet=quiet, live=None, caught=caught, stage=stage, substage=substage)
-        quick.remember(hint, [step.build({}) for step in plan.steps])
+        _remember(hint, plan)
         return code
 
     import anyio
@@ -197,7 +228,7 @@ def run(stage_arg: Optional[str], *, as_json: bool, timeout: float, quiet: bool)
         return EXIT_INTERRUPTED
     code = _finish(report, as_json=as_json, quiet=quiet, live=live, caught=caught, stage=stage, substage=substage)
     if report.ok:
-        quick.remember(hint, [step.build({}) for step in plan.steps])
+        _remember(hint, plan)
     return code
 
 

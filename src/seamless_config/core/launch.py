@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import re
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,6 +25,8 @@ from .model import Cluster, DatabaseSpec, Frontend, HashserverSpec, Queue
 from .names import check_name, check_subproject
 from .schedulers import Scheduler, scheduler_for
 from .yaml_io import parse_yaml
+
+logger = logging.getLogger(__name__)
 
 _PLACEHOLDER = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*")
 
@@ -74,14 +78,22 @@ class Scope:
 
 @lru_cache(maxsize=1)
 def tool_definitions() -> dict[str, Any]:
-    """tools.yaml, parsed: read from its parsed copy tools.json (scripts/gen_tools_json.py writes it,
-    a unit test checks it is current), since parsing the YAML costs ~20 ms of every bring-up."""
-    try:
-        data = json.loads(Path(__file__).with_name("tools.json").read_text("utf-8"))
-    except (OSError, ValueError):  # not installed as files (a zip): the YAML itself
-        from importlib import resources
+    """tools.yaml, parsed: from its parsed copy tools.json (scripts/gen_tools_json.py writes it) when
+    that copy was made from this very text (a CRC-32 of it is stored), since parsing the YAML costs
+    ~20 ms of every bring-up; else, and when the package is not on disk, the YAML itself."""
+    from importlib import resources
 
-        text = resources.files("seamless_config.core").joinpath("tools.yaml").read_text("utf-8")
+    text = resources.files("seamless_config.core").joinpath("tools.yaml").read_text("utf-8")
+    try:
+        parsed_copy = json.loads(Path(__file__).with_name("tools.json").read_text("utf-8"))
+    except (OSError, ValueError):  # not installed as files (a zip)
+        parsed_copy = None
+    if isinstance(parsed_copy, dict) and parsed_copy.get("source_crc32") == zlib.crc32(text.encode("utf-8")):
+        data = parsed_copy.get("tools")
+    else:
+        if parsed_copy is not None:
+            logger.warning("core/tools.json is older than tools.yaml: parsing the YAML "
+                           "(run scripts/gen_tools_json.py)")
         data = parse_yaml(text, Path("seamless_config/core/tools.yaml")).data
     assert isinstance(data, dict)
     return data

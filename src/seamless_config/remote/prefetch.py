@@ -6,8 +6,12 @@ handshake URLs of its last good run (a *hint*, per HOME, launcher directory,
 working directory and stage) and :func:`prefetch` starts those GETs in
 threads first thing, before the configuration is even read; the warm check
 (:mod:`.quick`) then takes an answer with :func:`answer` only for the URL the
-resolved configuration's client record names, and only once. A stale hint
-costs a few wasted GETs, never a wrong answer.
+resolved configuration's client record names, only once, and only if it is
+fresh. A stale hint costs a few wasted GETs, never a wrong answer.
+
+Only loopback URLs are prefetched (the tunnel case, where the round trips
+are): nothing leaves the machine before the configuration says so. The hint
+is private (0600 in a 0700 directory) and read only if it is the user's own.
 
 This module imports nothing of the package and little of the standard
 library (no pathlib, hashlib or urllib: ~10 ms of a warm run), so that the GETs
@@ -19,7 +23,9 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 import threading
+import time
 import zlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -28,11 +34,13 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 PROBE_TIMEOUT = 2.0
+FRESH_FOR = 5.0  # an answer started longer ago than this is not taken (a long-lived process, a notebook)
 MAX_PREFETCH = 16
+MAX_HINT_BYTES = 64 * 1024
 LAUNCHER_DIR_ENV = "REMOTE_HTTP_LAUNCHER_DIR"  # where the client records are (see launch_config)
 
-# url -> (thread, [answer]): GETs started by prefetch(), each taken at most once by answer().
-_STARTED: dict[str, tuple[threading.Thread, list[bool]]] = {}
+# url -> (thread, [answer], started at): GETs started by prefetch(), each taken at most once by answer().
+_STARTED: dict[str, tuple[threading.Thread, list[bool], float]] = {}
 _LOCK = threading.Lock()
 
 
@@ -46,8 +54,8 @@ def status_code(head: bytes) -> int | None:
 
 def split_http_url(url: str) -> tuple[str, int, str, str] | None:
     """``http://HOST:PORT/PATH?QUERY`` -> (host, port, target, netloc); None if it is not one (port required)."""
-    if not url.startswith("http://"):
-        return None
+    if not url.startswith("http://") or not url.isascii() or not url.isprintable() or " " in url:
+        return None  # no control characters, CR/LF or spaces: they would reach the request line
     rest = url[len("http://"):]
     cut = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
     netloc, target = rest[:cut], rest[cut:].split("#", 1)[0]
@@ -57,7 +65,7 @@ def split_http_url(url: str) -> tuple[str, int, str, str] | None:
         host, _, port = netloc[1:].partition("]:")
     else:
         host, _, port = netloc.rpartition(":")
-    if not host or "@" in host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not host or "@" in host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
         return None
     return host, int(port), target, netloc
 
@@ -78,7 +86,7 @@ def get_ok(url: str, *, timeout: float = PROBE_TIMEOUT) -> bool:
                 if not chunk:
                     break
                 head += chunk
-    except OSError:
+    except (OSError, UnicodeError, ValueError):
         return False
     code = status_code(head)
     return code is not None and 200 <= code < 300
@@ -93,18 +101,47 @@ def hint_path(workdir: str, stage: str | None, substage: str | None) -> str:
     return os.path.join(home, ".cache", "seamless-config", "warm-hints", digest + ".json")
 
 
-def prefetch(path: str | Path) -> int:
-    """Start a GET (a thread each) of every URL the hint at *path* names; how many were started."""
+def is_loopback(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ``::1`` (where the tunnels listen)."""
+    if host in ("localhost", "::1"):
+        return True
+    fields = host.split(".")
+    return len(fields) == 4 and fields[0] == "127" and all(f.isascii() and f.isdigit() and int(f) < 256 for f in fields)
+
+
+def _read_hint(path: str | Path) -> object:
+    """The hint's JSON if it is a regular file of this user's, not too big; else None."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            urls = json.load(handle)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_size > MAX_HINT_BYTES:
+            return None
+        with os.fdopen(fd, encoding="utf-8") as handle:
+            fd = -1
+            return json.load(handle)
     except (OSError, ValueError):
-        return 0
+        return None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def prefetch(path: str | Path) -> int:
+    """Start a GET (a thread each) of every loopback URL the hint at *path* names; how many were started.
+
+    Answers a previous call started and nobody took are dropped first.
+    """
+    forget()
+    urls = _read_hint(path)
     if not isinstance(urls, list):
         return 0
     started = 0
     for url in urls[:MAX_PREFETCH]:
-        if not isinstance(url, str) or not url.startswith("http://"):
+        parts = split_http_url(url) if isinstance(url, str) else None
+        if parts is None or not is_loopback(parts[0]):
             continue
         result: list[bool] = []
 
@@ -116,10 +153,16 @@ def prefetch(path: str | Path) -> int:
         with _LOCK:
             if url in _STARTED:
                 continue
-            _STARTED[url] = (thread, result)
-        thread.start()
+            _STARTED[url] = (thread, result, time.monotonic())
+            thread.start()
         started += 1
     return started
+
+
+def forget() -> None:
+    """Drop the answers nobody took (the end of a run)."""
+    with _LOCK:
+        _STARTED.clear()
 
 
 def answer(url: str) -> bool | None:
@@ -128,7 +171,9 @@ def answer(url: str) -> bool | None:
         started = _STARTED.pop(url, None)
     if started is None:
         return None
-    thread, result = started
+    thread, result, since = started
+    if time.monotonic() - since > FRESH_FOR:
+        return None  # too old to say anything about the service now
     thread.join(PROBE_TIMEOUT + 1.0)
     return result[0] if result else None
 
@@ -136,17 +181,18 @@ def answer(url: str) -> bool | None:
 def remember(path: str | Path, urls: Iterable[str]) -> None:
     """Write the hint at *path* (after a good run); silently skipped if it cannot be written."""
     wanted = list(urls)
+    if _read_hint(path) == wanted:
+        return
+    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
     try:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                if json.load(handle) == wanted:
-                    return
-        except (OSError, ValueError):
-            pass
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(wanted, handle)
         os.replace(tmp, path)
     except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
         return  # only a missed speed-up next time
