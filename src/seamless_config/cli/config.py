@@ -68,35 +68,11 @@ def show(
     raise typer.Exit(run_show(stage, workdir, as_json))
 
 
-def services_json(config: Any) -> tuple[list[dict[str, Any]], list[str]]:
-    """The plan init() would run: service, host, storage path, launcher key (no side effects)."""
-    from ..errors import ConfigurationError
-    from ..orchestrator.plan import make_plan
-
-    services: list[dict[str, Any]] = []
-    problems: list[str] = []
-    try:
-        plan = make_plan(config)
-    except (ConfigurationError, KeyError) as exc:
-        return [], [str(exc)]
-    for step in plan.steps:
-        entry: dict[str, Any] = {"service": step.name, "host": step.host, "after": list(step.after)}
-        try:
-            conf = step.build({})
-        except (ConfigurationError, ValueError, KeyError) as exc:
-            entry["error"] = str(exc)
-            problems.append(f"{step.name}: {exc}")
-        else:
-            entry.update(workdir=conf.get("workdir"), key=conf.get("key"), hostname=conf.get("hostname"),
-                         tunnel=conf.get("tunnel", False), ports=[conf.get("port_start"), conf.get("port_end")])
-        services.append(entry)
-    return services, problems
-
-
 def run_show(stage_arg: Optional[str], workdir: Path, as_json: bool) -> int:
     from ..core.explain import cluster_json, effective_json, explain, settings_json
     from ..environment import seamless_cache_dir
     from ..errors import ConfigurationError
+    from ..orchestrator.preview import planned_services
 
     stage, substage = parse_stage(stage_arg)
     try:
@@ -109,7 +85,7 @@ def run_show(stage_arg: Optional[str], workdir: Path, as_json: bool) -> int:
             typer.echo("Run 'seamless-config validate' to see every problem.", err=True)
         return EXIT_CONFIG
     config = expl.config
-    services, service_problems = services_json(config)
+    services, service_problems = planned_services(config)
     data = {
         "ok": True,
         "workdir": str(workdir.resolve()),
@@ -201,28 +177,9 @@ def validate(
     raise typer.Exit(run_validate(paths or [Path(".")], as_json))
 
 
-def combination_problems(workdir: Path) -> list[Any]:
-    """What init() would still refuse in a project whose files are each right: settings wrong together
-    (execution remote without a cluster, a jobserver without workers, no queue for a daskserver, ...),
-    found as show finds them, for no stage and each stage of the files. Nothing is launched."""
-    from ..core.explain import explain
-    from ..core.validate import Problem, project_stages
-    from ..errors import ConfigurationError
-
-    problems = []
-    for stage in project_stages(workdir):
-        where = f" (stage {stage})" if stage is not None else ""
-        try:
-            expl = explain(workdir, _home(), stage)  # the files, even under SEAMLESS_CACHE
-        except ConfigurationError as exc:
-            problems.append(Problem(str(workdir), None, None, f"{exc}{where}"))
-            continue
-        problems += [Problem(str(workdir), None, None, f"{text}{where}") for text in services_json(expl.config)[1]]
-    return problems
-
-
 def run_validate(paths: list[Path], as_json: bool) -> int:
     from ..core.validate import Problem, Report, validate_file
+    from ..orchestrator.preview import combination_problems
 
     reports: list[Report] = []
     for path in paths:
@@ -232,7 +189,7 @@ def run_validate(paths: list[Path], as_json: bool) -> int:
         report = validate_file(path, _home())
         reports.append(report)
         if report.ok and (path.is_dir() or path.name in ("seamless.yaml", "seamless.profile.yaml")):
-            reports.append(Report((), tuple(combination_problems(path if path.is_dir() else path.parent))))
+            reports.append(Report((), tuple(combination_problems(path if path.is_dir() else path.parent, _home()))))
     files = list(dict.fromkeys(f for r in reports for f in r.files))
     problems = list(dict.fromkeys(p for r in reports for p in r.problems))
     if as_json:
