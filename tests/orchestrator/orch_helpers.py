@@ -50,27 +50,36 @@ def allocate_ports() -> dict[str, tuple[int, int]]:
 
 
 @contextmanager
-def occupied(lo: int, hi: int, *, taken_ok: bool = False) -> Iterator[None]:
-    """Listen on every port of lo..hi on 127.0.0.1 (the test's own sockets).
+def occupied(lo: int, hi: int, *, taken_ok: bool = False) -> Iterator[list[int]]:
+    """Listen on every port of lo..hi on 127.0.0.1 (the test's own sockets); yields the ports held.
 
-    With *taken_ok*, a port that cannot be bound (a just-killed server's TIME_WAIT
-    sockets, made without SO_REUSEADDR, keep it unbindable for everyone) counts as taken.
+    With *taken_ok*, a port that cannot be bound (a just-killed server's sockets in TIME_WAIT
+    or FIN_WAIT2 can keep it unbindable for a while) is retried for a few seconds and then
+    left out: the caller sees from the yielded list whether it holds it.
     """
     sockets = []
+    held = []
     try:
         for port in range(lo, hi + 1):
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a TIME_WAIT of an earlier run is no obstacle
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                sock.close()
-                if not taken_ok:
-                    raise
-                continue
-            sock.listen(1)
-            sockets.append(sock)
-        yield
+            until = time.monotonic() + (5.0 if taken_ok else 0.0)
+            while True:
+                sock = socket.socket()
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # an earlier TIME_WAIT is no obstacle
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    sock.close()
+                    if not taken_ok:
+                        raise
+                    if time.monotonic() < until:
+                        time.sleep(0.1)
+                        continue
+                    break
+                sock.listen(1)
+                sockets.append(sock)
+                held.append(port)
+                break
+        yield held
     finally:
         for sock in sockets:
             sock.close()
