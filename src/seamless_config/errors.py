@@ -9,6 +9,8 @@ Everything seamless-config raises is a ``ConfigurationError``::
         │   └── UnsafeNameError            a name would reach a template, path or shell word
         ├── UsageError                     an API call that cannot work in this state
         │                                  (remote clients already set; a sync call on the loop thread)
+        ├── StalledRunError                a transformation waits for something that will never come;
+        │                                  .service (hashserver / jobserver), .url, .waited_for
         └── OrchestrationError             bringing services up failed
             ├── ServiceError               one service; .service, .host, .log_path, .log_tail, .reason
             │   └── ConnectionFailedError  the SSH connection to a frontend failed
@@ -81,6 +83,20 @@ class UnsafeNameError(ConfigFileError):
 
 class UsageError(ConfigurationError):
     """An API was called in a state where it cannot work; the message says what to call instead."""
+
+
+class StalledRunError(ConfigurationError):
+    """A transformation waits on a service for something that will never come; the run fails instead.
+
+    ``service`` is the service that cannot deliver (``"hashserver"``, ``"jobserver"``), ``url`` where it
+    runs, ``waited_for`` what the run waited for (a buffer checksum, a job).
+    """
+
+    def __init__(self, message: str, *, service: str, url: str | None, waited_for: str) -> None:
+        self.service = service
+        self.url = url
+        self.waited_for = waited_for
+        super().__init__(message)
 
 
 class OrchestrationError(ConfigurationError):
