@@ -21,7 +21,5 @@ def test_soak_init_kill_init_transform(project_factory: Callable[..., OrchProjec
     summary = result.summary()
     print("SOAK", json.dumps(summary))
     assert result.cycles == CYCLES
+    # A run that hangs (upload-race signature or not) fails the soak: no run may hang.
     assert result.clean, json.dumps(summary, indent=1)
-    # At most one upstream hang (seamless-remote's upload race), and never silently passed.
-    if result.upstream_hangs:
-        pytest.skip(f"{result.upstream_hangs} transformation runs hit the upstream upload race: {summary}")
