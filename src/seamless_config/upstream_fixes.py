@@ -71,7 +71,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import http.client
 import importlib.metadata
 import json
@@ -288,8 +287,10 @@ def _flush_safely(original: Callable[..., None], timeout: float | None) -> None:
         return
     contents = {}
     for cs, buf in snapshot.items():
-        with contextlib.suppress(Exception):
+        try:
             contents[cs] = bytes(buf.content)
+        except Exception:  # a buffer without content cannot be uploaded again: leave it to the original
+            logger.debug("buffer %s has no content to verify", cs, exc_info=True)
     missing = ensure_stored(contents, timeout=REQUEST_TIMEOUT if timeout is None else max(1.0, timeout))
     not_stored = {cs for lost in missing.values() for cs in lost}
     with buffer_writer._lock:  # what is verified stored is done, as the original does for its successes
@@ -455,8 +456,10 @@ async def watched_jobserver_run(original: Callable[..., Awaitable[Any]], transfo
     finally:
         if not task.done():
             task.cancel()  # seamless-remote then asks the jobserver to cancel the transformation
-            with contextlib.suppress(BaseException):
+            try:
                 await asyncio.wait_for(task, REQUEST_TIMEOUT)
+            except BaseException as exc:  # the cancelled request's own end; the caller gets our reason
+                logger.debug("jobserver request for %s ended with %r after cancel", tf_hex, exc)
 
 
 def _fix_jobserver_wait() -> FixOutcome:
