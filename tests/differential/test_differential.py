@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from intended_divergences import INTENDED_VALUES, excused_value  # noqa: F401  (INTENDED_VALUES: see INTENDED); tests/ is on pythonpath
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -382,6 +383,8 @@ def build_summary(cases: list[dict[str, Any]], cmp: dict[str, Any], infos: dict[
 # Intended divergences: each is a place where we refuse what the reference silently
 # misread, or accept what it crashed on. A disagreement is excused only when ours
 # (or the reference) failed with exactly this kind of message.
+# Intended differences between two *values* are INTENDED_VALUES (tests/intended_divergences.py,
+# shared with tests/unit's comparisons): e.g. no 'job_cores' for an exclusive queue with 'cores'.
 INTENDED: list[tuple[str, str, str]] = [
     # (side that raises, message fragment, why)
     ("ours", "is read by YAML 1.1 as the number", "unquoted sexagesimal durations meant 3600 minutes to SLURM; we ask to quote them"),
@@ -401,6 +404,11 @@ INTENDED: list[tuple[str, str, str]] = [
 
 
 def _excused(d: dict[str, Any]) -> str | None:
+    ref_outcome, ours_outcome = d.get("ref"), d.get("ours")
+    if (isinstance(ref_outcome, dict) and "value" in ref_outcome and isinstance(ours_outcome, dict)
+            and "value" in ours_outcome):
+        # value divergences (tests/intended_divergences.py): the reference's value, changed as intended
+        return excused_value(ref_outcome["value"], ours_outcome["value"])
     for side, fragment, why in INTENDED:
         outcome = d.get(side if side == "ours" else "ref")
         other = d.get("ref" if side == "ours" else "ours")

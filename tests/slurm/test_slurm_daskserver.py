@@ -82,6 +82,8 @@ def test_queue_fields_reach_the_sbatch_script(slurm_project_factory: Any, slurm:
         "whole": {"TEMPLATE": "base", "cores": None, "exclusive": True, "memory": "900MB", "interactive": True,
                   "job_extra_directives": ["--comment=seamless-whole", "--nice=10"]},
         "pair": {"TEMPLATE": "base", "cores": 2, "walltime": "00:15:00", "interactive": True},
+        # exclusive with cores: fixed cores per task (seamless-dask 0.4 refused 0.3.2's job_cores here)
+        "fixed": {"TEMPLATE": "base", "cores": 2, "exclusive": True, "interactive": True},
     }
 
     # 1. exclusive (whole node), node selection, extra directives, memory override, inherited walltime
@@ -120,6 +122,22 @@ def test_queue_fields_reach_the_sbatch_script(slurm_project_factory: Any, slurm:
     assert "--exclusive" not in directives2 and not any(d.startswith("--nodelist") for d in directives2)
     record2 = job_record(slurm, job2)
     assert record2["TimeLimit"] == "00:15:00" and record2["Comment"] == "seamless-base", record2
+
+    # 3. exclusive with cores: the daskserver starts (0.3.2's parameters made the wrapper refuse
+    #    'job_cores' in exclusive mode) and each job asks for 'cores', one task at a time, not the node
+    fixed = slurm_project_factory("fixed", queues=queues, default_queue="base", commands=[{"queue": "fixed"}])
+    job3, _ = init_and_get_job(fixed, slurm)
+    script3 = submitted_script(slurm, job3)
+    directives3 = sbatch_directives(script3)
+    assert "--cpus-per-task=2" in directives3 and "-n 1" in directives3, directives3
+    assert "--exclusive" not in directives3, directives3
+    assert "-t 00:20:00" in directives3 and f"--mem={mib_ceil(1000)}" in directives3, directives3  # inherited
+    assert "SEAMLESS_DASK_QUEUE_EXCLUSIVE=1" in script3
+    record3 = job_record(slurm, job3)
+    assert record3["NumCPUs"] == "2" and record3["OverSubscribe"] != "NO", record3
+    _, state3 = fixed.state_for("daskserver")
+    assert state3["parameters"]["exclusive"] is True and state3["parameters"]["cores"] == 2
+    assert "job_cores" not in state3["parameters"], state3["parameters"]
 
 
 def test_transformation_runs_in_a_slurm_job_then_is_a_database_cache_hit(slurm_project_factory: Any,

@@ -5,7 +5,8 @@ There is no OAR server here. Two checks instead:
 1. the launch dicts (``configure_daskserver`` / ``configure_pure_daskserver``)
    equal what the reference 0.3.2 computes for the same input -- node selection
    (``-p``, ``host='<node>'``), whole nodes (``resource_spec: /nodes=1``),
-   fixed cores with ``exclusive``, walltimes in several spellings,
+   fixed cores with ``exclusive`` (less the intended divergence: no ``job_cores``,
+   tests/intended_divergences.py), walltimes in several spellings,
    ``memory_per_core_property_name`` -- computed by the reference itself in its
    own venv (``launch_driver.py``);
 2. those parameters go through seamless-dask's own wrapper configuration
@@ -26,6 +27,7 @@ from typing import Any
 import pytest
 
 import launch_driver
+from intended_divergences import reference_as_intended
 from seamless_config.core.schedulers import SCHEDULERS, OARScheduler
 from seamless_config.state import STATE
 
@@ -119,7 +121,7 @@ def test_oar_launch_dicts_equal_the_reference(name: str, reference: dict[str, An
     for call, o, r in zip(CASES[name]["calls"], ours, ref):
         assert "value" in o and "value" in r, (call, o, r)
         o_value = {k: v for k, v in o["value"].items() if k != "meta"}
-        assert o_value == r["value"], call
+        assert o_value == reference_as_intended(r["value"]), call
         assert o_value["cluster_string"] == "dask_jobqueue::OARCluster"
 
 
@@ -133,7 +135,8 @@ def test_oar_parameters_in_detail() -> None:
     assert "cores" not in params(whole[0]) and "job_cores" not in params(whole[0])
     assert params(whole[1])["resource_spec"] == "/nodes=1"  # the pure daskserver too
     fixed = run_ours(CASES["exclusive-fixed-cores"])
-    assert params(fixed[0])["job_cores"] == 8 and "resource_spec" not in params(fixed[0])
+    assert params(fixed[0])["cores"] == 8 and params(fixed[0])["exclusive"] is True
+    assert "job_cores" not in params(fixed[0]) and "resource_spec" not in params(fixed[0])
     props = run_ours(CASES["extra-directives-and-node"])
     assert params(props[0])["job_extra_directives"] == ["-t besteffort", "-p", "host='node-1'"]
     for name, walltime in (("cores", "01:00:00"), ("walltime-48h", "48:00:00"), ("walltime-short", "0:30:00"),
@@ -179,12 +182,10 @@ def test_oar_job_script_cores_walltime() -> None:
 def test_oar_job_script_whole_nodes_and_fixed_cores() -> None:
     lines = oar_lines(oar_job_script(params(run_ours(CASES["whole-nodes"])[0])))
     assert "#OAR -l /nodes=1,walltime=01:00:00" in lines, lines  # the whole node, no core count
-    # exclusive + cores: 0.3.2 (and we, for drop-in equality) also send job_cores = cores, which
-    # seamless-dask 0.4's wrapper refuses at start-up; without it the wrapper itself asks for 8 cores.
+    # exclusive + cores: no job_cores (0.3.2 sent job_cores = cores, which seamless-dask 0.4's
+    # wrapper refuses at start-up); the wrapper itself asks for 'cores' per job.
     fixed = params(run_ours(CASES["exclusive-fixed-cores"])[0])
-    with pytest.raises(RuntimeError, match="'job_cores' must not be set in exclusive mode"):
-        oar_job_script(fixed)
-    del fixed["job_cores"]
+    assert "job_cores" not in fixed
     lines = oar_lines(oar_job_script(fixed))
     assert "#OAR -l /nodes=1/core=8,walltime=01:00:00" in lines, lines
 

@@ -155,9 +155,15 @@ class Scheduler:
         if exclusive:
             cores = first_set(overrides.get("cores"), queue.cores)  # the queue's own, not a default
             if cores is not None:
-                if not pure:
-                    # as 0.3.2; seamless-dask 0.4 refuses job_cores with exclusive (docs/clusters.md#oar)
-                    params["job_cores"] = cores
+                # Fixed cores per task: 'cores' is the job's size, one task at a time per job.
+                # seamless-dask 0.4's wrapper derives the job's cores from 'cores' in exclusive mode
+                # and refuses 'job_cores' there, so none is sent (0.3.2 sent job_cores = cores,
+                # which made the daskserver fail at start-up; docs/clusters.md#exclusive-queues).
+                if not pure and params.get("job_cores") is not None:
+                    raise ConfigurationError(
+                        f"queue '{queue.name}': 'job_cores' cannot be combined with 'exclusive: true'; "
+                        "remove 'job_cores' (the job asks for 'cores')"
+                    )
             else:
                 if self.whole_node_directive is not None and (not pure or self.pure_whole_node_directive):
                     if self.whole_node_directive not in directives:
