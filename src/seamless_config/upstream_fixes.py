@@ -65,6 +65,20 @@ described, with an upstream bug report, in ``docs/upstream-issues.md``.
     ``AssertionError``. The workaround sets ``conda: ""`` in that handle's
     launch dict, which remote-http-launcher reads as "no conda" too; the
     dict ``configure_daskserver()`` returns is unchanged.
+
+``daskserver-exclusive-worker-count`` (seamless-remote 0.4.0 with seamless-dask 0.4)
+    ``DaskserverLaunchedHandle`` registers seamless-dask's worker plugin with
+    one Seamless worker per queue ``cores``. For an exclusive queue, though,
+    seamless-dask 0.4's wrapper starts each Dask worker with exactly one thread
+    (one task at a time; the task uses the job's cores itself), and the plugin
+    refuses a worker with fewer threads than Seamless workers ("Dask worker
+    threads (1) must be at least Seamless worker count (N)"). With
+    ``exclusive: true`` and ``cores: N > 1`` every worker then fails its
+    setup, and the transformation fails with a ``CacheMissError`` for an
+    input buffer (the worker never got the hashserver's address). The
+    workaround sets that handle's worker count to 1 when the launch dict's
+    ``file_parameters`` say ``exclusive``, which is what the wrapper gives each
+    worker; the launch dict is unchanged.
 """
 
 from __future__ import annotations
@@ -91,6 +105,8 @@ logger = logging.getLogger("seamless_config.upstream_fixes")
 CLOSE_ALL_CLIENTS_AFFECTED = frozenset({"0.6.1"})
 # The seamless-remote versions whose daskserver handle asserts that the queue names a conda environment.
 DASKSERVER_CONDA_AFFECTED = frozenset({"0.4.0"})
+# The seamless-remote / seamless-dask versions whose worker count for an exclusive queue disagree.
+DASKSERVER_EXCLUSIVE_AFFECTED = (frozenset({"0.4.0"}), frozenset({"0.4"}))
 # The seamless-core versions whose buffer_writer.flush() aborts the background writer's uploads.
 FLUSH_ABORTS_UPLOADS_AFFECTED = frozenset({"0.1.4"})
 # The seamless-remote versions whose wait for a jobserver's answer is bounded only by a 20-minute read timeout.
@@ -182,6 +198,38 @@ def _fix_daskserver_conda() -> FixOutcome:
     config._seamless_config_fix = True  # type: ignore[attr-defined]
     handle_class.config = config
     return FixOutcome(name, True, f"seamless-remote {version}: a queue without conda launches without conda")
+
+
+def _fix_daskserver_exclusive_workers() -> FixOutcome:
+    name = "daskserver-exclusive-worker-count"
+    remote_version, dask_version = _version("seamless-remote"), _version("seamless-dask")
+    if remote_version not in DASKSERVER_EXCLUSIVE_AFFECTED[0] or dask_version not in DASKSERVER_EXCLUSIVE_AFFECTED[1]:
+        return FixOutcome(name, False, f"seamless-remote {remote_version} / seamless-dask {dask_version} "
+                                       "is not a known affected pair")
+    try:
+        from seamless_remote import daskserver_remote
+    except ImportError as exc:  # seamless-dask's dependencies are optional
+        return FixOutcome(name, False, f"cannot import seamless_remote.daskserver_remote: {exc}")
+    handle_class: Any = getattr(daskserver_remote, "DaskserverLaunchedHandle", None)
+    original: Any = getattr(handle_class, "config", None)
+    if original is None:
+        return FixOutcome(name, False, "DaskserverLaunchedHandle.config not found")
+    if getattr(original, "_seamless_config_exclusive_fix", False):
+        return FixOutcome(name, True, "already applied")
+
+    def config(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        launch_config = getattr(self, "launch_config", None)
+        file_parameters = launch_config.get("file_parameters") if isinstance(launch_config, dict) else None
+        if isinstance(file_parameters, dict) and file_parameters.get("exclusive") is True:
+            self.cores = 1  # the wrapper's exclusive workers have one thread: one Seamless worker each
+
+    config._seamless_config_exclusive_fix = True  # type: ignore[attr-defined]
+    # keep the marker of the wrapped fix, so that applying both again wraps neither twice
+    config._seamless_config_fix = getattr(original, "_seamless_config_fix", False)  # type: ignore[attr-defined]
+    handle_class.config = config
+    return FixOutcome(name, True, f"seamless-remote {remote_version} / seamless-dask {dask_version}: "
+                                  "an exclusive queue's workers get one Seamless worker each")
 
 
 # --- small synchronous HTTP helpers (the workarounds' own requests) ---------------------------------
@@ -486,7 +534,8 @@ def _fix_jobserver_wait() -> FixOutcome:
     return FixOutcome(name, True, f"seamless-remote {version}: the wait for the jobserver is watched")
 
 
-_FIXES = (_fix_close_all_clients, _fix_daskserver_conda, _fix_flush, _fix_jobserver_wait)
+_FIXES = (_fix_close_all_clients, _fix_daskserver_conda, _fix_daskserver_exclusive_workers, _fix_flush,
+          _fix_jobserver_wait)
 
 
 def apply_all() -> tuple[FixOutcome, ...]:
@@ -512,4 +561,4 @@ def applied() -> dict[str, FixOutcome]:
 
 __all__ = ["FixOutcome", "RunWatch", "apply_all", "applied", "checksums_in", "close_calling_thread_clients",
            "ensure_stored", "stored_lengths", "watched_jobserver_run", "CLOSE_ALL_CLIENTS_AFFECTED",
-           "DASKSERVER_CONDA_AFFECTED", "FLUSH_ABORTS_UPLOADS_AFFECTED", "JOBSERVER_WAIT_AFFECTED"]
+           "DASKSERVER_CONDA_AFFECTED", "DASKSERVER_EXCLUSIVE_AFFECTED", "FLUSH_ABORTS_UPLOADS_AFFECTED", "JOBSERVER_WAIT_AFFECTED"]

@@ -182,3 +182,38 @@ def test_transformation_runs_in_a_slurm_job_then_is_a_database_cache_hit(slurm_p
         "cache_hit_script_s": round(run2.seconds, 2),
         "cache_hit_run_s": out2["run_seconds"],
     })
+
+
+@pytest.mark.parametrize("cores", [2, None])
+def test_exclusive_queue_with_cores_runs_a_transformation(slurm_project_factory: Any, slurm: Slurm,
+                                                          cores: int | None) -> None:
+    """``exclusive: true`` + ``cores: 2``: the daskserver starts, the body runs in a SLURM job of 2 CPUs
+    (the job asks for 'cores', not the whole node). With 0.3.2's parameters the wrapper refused to start,
+    and with seamless-remote 0.4.0's worker count the worker refused its setup (upstream_fixes.py).
+    ``cores`` unset: the whole node (``--exclusive``; this node has 2 CPUs)."""
+    proj = slurm_project_factory("excl", queues={"base": base_queue(cores=cores, exclusive=True, interactive=True)},
+                                 default_queue="base")
+    marker = proj.root / "executions.txt"
+    jobs_before = slurm.job_ids()
+    cold = proj.init("--json")
+    assert cold.returncode == 0, cold.describe() + "\n" + diagnostics(proj)
+    run = proj.run_script("add.py", SCRIPT, str(marker), str(RUN_TIMEOUT - 10), timeout=RUN_TIMEOUT)
+    assert run.returncode == 0, run.describe() + "\n" + diagnostics(proj)
+    out = run.tagged("DASK-RESULT")
+    assert out["result"] == 42
+    done = executions(marker)
+    assert len(done) == 1, done
+    _pid, job = done[0]
+    assert job != "-" and job not in jobs_before, "the function body did not run in a new SLURM job"
+    record = job_record(slurm, job)
+    assert record["JobName"] == "dask-worker" and record["NumCPUs"] == "2", record
+    directives = sbatch_directives(submitted_script(slurm, job))
+    if cores is None:
+        assert "--cpus-per-task=1" in directives and "--exclusive" in directives, directives
+        assert record["OverSubscribe"] == "NO", record
+    else:
+        assert "--cpus-per-task=2" in directives and "--exclusive" not in directives, directives
+    report_line(f"daskserver on SLURM, exclusive, cores={cores}", {
+        "seamless_init_cold_s": round(cold.seconds, 2), "first_script_s": round(run.seconds, 2),
+        "first_run_s": out["run_seconds"],
+    })

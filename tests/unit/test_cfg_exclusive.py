@@ -101,3 +101,35 @@ def test_job_cores_as_an_argument_with_exclusive_is_refused() -> None:
                                                  overrides={"job_cores": 2})
     assert (params["cores"], params["job_cores"]) == (4, 2)
     assert wrapper_config(params).common["cores"] == 2
+
+
+def test_exclusive_workers_get_one_seamless_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """upstream_fixes ``daskserver-exclusive-worker-count``: seamless-remote 0.4.0 registers one Seamless
+    worker per queue ``cores``, seamless-dask 0.4 gives an exclusive worker one thread, and its plugin
+    refuses fewer threads than Seamless workers; for an exclusive queue the handle's count becomes 1."""
+    import importlib.metadata
+
+    from seamless_config import upstream_fixes
+
+    daskserver_remote = pytest.importorskip("seamless_remote.daskserver_remote")
+    versions = (importlib.metadata.version("seamless-remote"), importlib.metadata.version("seamless-dask"))
+    affected = upstream_fixes.DASKSERVER_EXCLUSIVE_AFFECTED
+    if versions[0] not in affected[0] or versions[1] not in affected[1]:
+        pytest.skip(f"seamless-remote / seamless-dask {versions} is not the affected pair")
+    handle_class = daskserver_remote.DaskserverLaunchedHandle
+
+    def published_config(self: Any, file_parameters: dict[str, Any]) -> None:  # what 0.4.0's config() sets
+        self.launch_config = {"conda": "", "file_parameters": file_parameters}
+        self.cores = int(file_parameters.get("cores") or 1)
+
+    monkeypatch.setattr(handle_class, "config", published_config)
+    fix = upstream_fixes._fix_daskserver_exclusive_workers
+    assert fix().applied
+    assert fix().reason == "already applied"  # not wrapped twice
+    handle = object.__new__(handle_class)
+    handle.config({"cores": 4, "exclusive": True})
+    assert handle.cores == 1
+    handle.config({"cores": 4})
+    assert handle.cores == 4  # not exclusive: unchanged
+    handle.config({"cores": 4, "job_cores": 2, "exclusive": False})
+    assert handle.cores == 4
