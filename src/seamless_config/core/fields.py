@@ -157,7 +157,7 @@ QUEUE = Shape(
         Field("maximum_jobs", "integer", "most jobs at once", minimum=0),
         Field("lifetime_stagger", "duration", "spread of worker lifetimes"),
         Field("interactive", "boolean", "run workers interactively"),
-        Field("exclusive", "boolean", "take whole nodes"),
+        Field("exclusive", "boolean", "one task at a time per job: a job of 'cores', or without 'cores' a whole node"),
         Field("project", "string", "scheduler account/project"),
         Field("partition", "string", "scheduler partition"),
         Field("tmpdir", "string", "local scratch directory of the workers"),
