@@ -143,8 +143,13 @@ def _connections(report: Any) -> dict[str, dict[str, Any]]:
 
 
 def _activate(report: Any) -> None:
-    from .activation import activate_backends
+    from .activation import activate_backends, activate_backends_in_worker, must_leave_this_thread
 
+    if must_leave_this_thread():  # a loop runs here: activate from a worker, which takes the lock itself
+        activate_backends_in_worker(_state().snapshot(), _connections(report))
+        with _state().lock:
+            _state().initialized = True
+        return
     with _state().lock:
         activate_backends(_state().snapshot(), _connections(report))
         _state().initialized = True

@@ -110,6 +110,29 @@ def activate_backends(config: ResolvedConfig, connections: Connections | None = 
         _start_spawn_workers(config)
 
 
+def must_leave_this_thread() -> bool:
+    """Is an event loop running in the calling thread (``init()`` in a notebook cell, inside
+    ``asyncio.run``)? There seamless-remote 0.4.0's sync helpers deadlock:
+    ``ensure_initialized_sync`` submits to the running loop of the calling thread and then
+    blocks that very thread on the result. The sync façade then activates from a worker
+    thread (:func:`activate_backends_in_worker`), as ``ainit()`` does."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def activate_backends_in_worker(config: ResolvedConfig, connections: Connections | None = None) -> None:
+    """:func:`activate_backends` in a worker thread, waited for (each of its waits is bounded)."""
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="seamless-config-activate") as pool:
+        pool.submit(activate_backends, config, connections).result()
+
+
 async def aactivate_backends(config: ResolvedConfig, connections: Connections | None = None) -> None:
     """``activate_backends`` for ``ainit()``: runs in a worker thread, so the caller's loop keeps running.
 
@@ -122,4 +145,4 @@ async def aactivate_backends(config: ResolvedConfig, connections: Connections | 
     await anyio.to_thread.run_sync(activate_backends, config, connections)
 
 
-__all__ = ["activate_backends", "aactivate_backends", "deactivate_job_backends", "Connections"]
+__all__ = ["activate_backends", "activate_backends_in_worker", "must_leave_this_thread", "aactivate_backends", "deactivate_job_backends", "Connections"]

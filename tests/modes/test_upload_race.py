@@ -75,6 +75,8 @@ def write_server(hashserver: str) -> Iterator[str]:
     finally:
         buffer_remote._write_server_clients[:] = saved[0]
         buffer_remote._read_server_clients[:] = saved[1]
+        # Forget the extern client too: a later in-process init() would inspect it (a dead hashserver).
+        buffer_remote._extern_clients.pop(name, None)
 
 
 def _promise(url: str, checksum: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import faulthandler
 import os
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -26,9 +27,12 @@ pytestmark = pytest.mark.slow
 # Module-level registries of seamless_remote that activation fills (clients, launcher caches).
 SEAMLESS_REMOTE_STATE = {
     "seamless_remote.buffer_remote": (
-        "_launched_clients", "_read_server_clients", "_read_folders_clients", "_write_server_clients",
+        "_launched_clients", "_extern_clients", "_read_server_clients", "_read_folders_clients",
+        "_write_server_clients",
     ),
-    "seamless_remote.database_remote": ("_launched_clients", "_read_database_clients", "_write_database_clients"),
+    "seamless_remote.database_remote": (
+        "_launched_clients", "_extern_clients", "_read_database_clients", "_write_database_clients",
+    ),
     "seamless_remote.jobserver_remote": ("_launched_clients", "_jobserver_clients"),
     "seamless_remote.buffer_client": ("_launcher_cache",),
     "seamless_remote.database_client": ("_launcher_cache",),
@@ -104,6 +108,24 @@ async def test_sync_init_inside_running_loop(in_process: OrchProject) -> None:
 
     seamless_config.init(workdir=proj.project_dir)  # a no-op once initialised
     assert {k: s["pid"] for k, s in proj.server_states().items()} == pids
+    await asyncio.sleep(0)  # this loop still runs
+
+
+async def test_sync_init_inside_running_loop_with_an_uninitialised_extern_client(in_process: OrchProject) -> None:
+    """seamless-remote 0.4.0 initialises an extern client with run_coroutine_threadsafe(...).result() on
+    the calling thread's running loop: a deadlock, unless init() activates from a worker thread."""
+    import seamless_remote.buffer_remote
+
+    proj = in_process
+    with socket.socket() as probe:  # a port nobody listens on: the client's health check fails at once
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    seamless_remote.buffer_remote.define_extern_client("stale", "hashserver", url=f"http://127.0.0.1:{dead}",
+                                                       readonly=True)
+    try:
+        seamless_config.init(workdir=proj.project_dir)  # the watchdog turns a deadlock into a traceback
+    except Exception as exc:  # a refused stale client may be reported; a deadlock may not happen
+        print(f"init() reported the stale extern client: {type(exc).__name__}: {exc}")
     await asyncio.sleep(0)  # this loop still runs
 
 
