@@ -48,8 +48,8 @@ import seamless.config
 from seamless.transformer import delayed
 if os.environ.get("REPRO_NO_FIX"):
     from seamless_config import upstream_fixes
-    upstream_fixes._FIXES = tuple(f for f in upstream_fixes._FIXES
-                                  if f.__name__ not in ("_fix_flush", "_fix_jobserver_wait"))
+    upstream_fixes._FIXES = tuple(name for name in upstream_fixes._FIXES
+                                  if name not in ("flush-aborts-inflight-uploads", "jobserver-wait-unbounded"))
 from seamless.caching import buffer_writer
 from seamless_remote import buffer_client, client as client_mod
 

@@ -23,6 +23,7 @@ import pytest
 pytest.importorskip("seamless_transformer")
 
 from seamless_config import upstream_fixes  # noqa: E402
+from seamless_config.upstream_fixes import buffer_flush, hashserver_buffers, jobserver_wait  # noqa: E402
 from seamless_config.errors import StalledRunError  # noqa: E402
 
 
@@ -96,10 +97,10 @@ def test_flush_fix_guarded_by_version_and_code(monkeypatch: pytest.MonkeyPatch) 
     from seamless.caching import buffer_writer
 
     outcomes = {o.name: o for o in upstream_fixes.apply_all()}
-    if importlib.metadata.version("seamless-core") in upstream_fixes.FLUSH_ABORTS_UPLOADS_AFFECTED:
+    if importlib.metadata.version("seamless-core") in buffer_flush.AFFECTED:
         assert outcomes["flush-aborts-inflight-uploads"].applied
         assert getattr(buffer_writer.flush, "_seamless_config_fix", False)
-    if importlib.metadata.version("seamless-remote") in upstream_fixes.JOBSERVER_WAIT_AFFECTED:
+    if importlib.metadata.version("seamless-remote") in jobserver_wait.AFFECTED:
         from seamless_remote import jobserver_remote
 
         assert outcomes["jobserver-wait-unbounded"].applied
@@ -122,7 +123,7 @@ def test_flush_fix_leaves_someone_elses_flush_alone(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(buffer_writer, "flush", someone_elses)
     monkeypatch.setattr(upstream_fixes, "_version", lambda name: "0.1.4" if name == "seamless-core" else "0")
-    outcome = upstream_fixes._fix_flush()
+    outcome = upstream_fixes._apply_one(buffer_flush.WORKAROUND)
     assert not outcome.applied and "not the analysed code" in outcome.reason
     assert buffer_writer.flush is someone_elses
 
@@ -143,9 +144,9 @@ def test_an_upload_counted_as_done_but_lost_is_uploaded_again(write_server: str)
         with buffer_writer._lock:  # e.g. its /has-now saw an upload in progress, which was then aborted
             buffer_writer._entries.pop(cs, None)
 
-    assert upstream_fixes.stored_lengths(write_server, [cs.hex()]) == [True]  # promised, not stored
-    upstream_fixes._flush_safely(published_flush_that_counts_it_as_written, None)
-    assert upstream_fixes.stored_lengths(write_server, [cs.hex()]) == [len(buf.content)]
+    assert hashserver_buffers.stored_lengths(write_server, [cs.hex()]) == [True]  # promised, not stored
+    buffer_flush._flush_safely(published_flush_that_counts_it_as_written, None)
+    assert hashserver_buffers.stored_lengths(write_server, [cs.hex()]) == [len(buf.content)]
     assert cs not in buffer_writer._entries
 
 
@@ -153,8 +154,8 @@ def test_a_buffer_that_cannot_be_stored_fails_naming_the_hashserver(monkeypatch:
     from seamless.caching import buffer_writer
 
     dead = f"http://127.0.0.1:{_free_port()}"
-    monkeypatch.setattr(upstream_fixes, "_write_urls", lambda: [dead])
-    monkeypatch.setattr(upstream_fixes, "REQUEST_TIMEOUT", 2.0)
+    monkeypatch.setattr(hashserver_buffers, "_write_urls", lambda: [dead])
+    monkeypatch.setattr(hashserver_buffers, "REQUEST_TIMEOUT", 2.0)
     buf = _buffer("never stored")
     cs = buf.get_checksum()
     done: concurrent.futures.Future[Any] = concurrent.futures.Future()
@@ -163,11 +164,11 @@ def test_a_buffer_that_cannot_be_stored_fails_naming_the_hashserver(monkeypatch:
         buffer_writer._entries[cs] = buffer_writer._QueueEntry(checksum=cs, buffer=buf, future=done)
     try:
         with pytest.raises(StalledRunError) as info:
-            upstream_fixes._flush_safely(lambda timeout: None, None)
+            buffer_flush._flush_safely(lambda timeout: None, None)
         assert info.value.service == "hashserver" and info.value.url == dead
         assert cs.hex() in info.value.waited_for and dead in str(info.value)
         # At shutdown (a timeout given) it only logs: seamless.close() must still finish.
-        upstream_fixes._flush_safely(lambda timeout: None, 2.0)
+        buffer_flush._flush_safely(lambda timeout: None, 2.0)
     finally:
         with buffer_writer._lock:
             buffer_writer._entries.pop(cs, None)
@@ -184,10 +185,10 @@ def test_the_watch_reuploads_a_promised_buffer_it_holds(write_server: str) -> No
     with buffer_writer._lock:
         buffer_writer._entries[cs] = buffer_writer._QueueEntry(checksum=cs, buffer=buf, future=pending)
     try:
-        watch = upstream_fixes.RunWatch("0" * 64, frozenset({cs.hex()}), None)
+        watch = jobserver_wait.RunWatch("0" * 64, frozenset({cs.hex()}), None)
         assert watch.check() is None  # first sight: may still be on its way
         assert watch.check() is None  # second: re-uploaded from the writer's entry
-        assert upstream_fixes.stored_lengths(write_server, [cs.hex()]) == [len(buf.content)]
+        assert hashserver_buffers.stored_lengths(write_server, [cs.hex()]) == [len(buf.content)]
     finally:
         with buffer_writer._lock:
             buffer_writer._entries.pop(cs, None)
@@ -196,9 +197,9 @@ def test_the_watch_reuploads_a_promised_buffer_it_holds(write_server: str) -> No
 def test_the_watch_fails_a_run_whose_buffer_is_lost_naming_the_hashserver(write_server: str) -> None:
     cs = "ab" * 32  # promised, never uploaded, held by nobody
     _promise(write_server, cs)
-    watch = upstream_fixes.RunWatch("cd" * 32, frozenset({cs}), None)
-    problems = [watch.check() for _ in range(upstream_fixes.WATCH_STRIKES)]
-    assert problems[:-1] == [None] * (upstream_fixes.WATCH_STRIKES - 1)
+    watch = jobserver_wait.RunWatch("cd" * 32, frozenset({cs}), None)
+    problems = [watch.check() for _ in range(jobserver_wait.WATCH_STRIKES)]
+    assert problems[:-1] == [None] * (jobserver_wait.WATCH_STRIKES - 1)
     error = problems[-1]
     assert isinstance(error, StalledRunError) and error.service == "hashserver" and error.url == write_server
     assert cs in str(error) and "promised but never received" in str(error)
@@ -206,8 +207,8 @@ def test_the_watch_fails_a_run_whose_buffer_is_lost_naming_the_hashserver(write_
 
 def test_the_watch_fails_a_run_whose_jobserver_is_gone() -> None:
     dead = f"http://127.0.0.1:{_free_port()}"
-    watch = upstream_fixes.RunWatch("cd" * 32, frozenset(), dead)
-    problems = [watch.check() for _ in range(upstream_fixes.WATCH_STRIKES)]
+    watch = jobserver_wait.RunWatch("cd" * 32, frozenset(), dead)
+    problems = [watch.check() for _ in range(jobserver_wait.WATCH_STRIKES)]
     error = problems[-1]
     assert problems[0] is None and isinstance(error, StalledRunError)
     assert error.service == "jobserver" and error.url == dead and "stopped answering" in str(error)
@@ -223,8 +224,8 @@ def test_a_stalled_jobserver_wait_raises_and_cancels_the_request(monkeypatch: py
         url = dead
 
     monkeypatch.setattr(jobserver_remote, "_jobserver_clients", [FakeClient()])
-    monkeypatch.setattr(upstream_fixes, "WATCH_INTERVAL", 0.05)
-    monkeypatch.setattr(upstream_fixes, "_write_urls", lambda: [])
+    monkeypatch.setattr(jobserver_wait, "WATCH_INTERVAL", 0.05)
+    monkeypatch.setattr(hashserver_buffers, "_write_urls", lambda: [])
     cancelled: list[bool] = []
 
     async def never_answers(transformation_dict: Any, *, tf_checksum: Any, **kwargs: Any) -> Any:
@@ -236,7 +237,7 @@ def test_a_stalled_jobserver_wait_raises_and_cancels_the_request(monkeypatch: py
 
     async def main() -> None:
         with pytest.raises(StalledRunError) as info:
-            await asyncio.wait_for(upstream_fixes.watched_jobserver_run(
+            await asyncio.wait_for(jobserver_wait.watched_jobserver_run(
                 never_answers, {"a": ["mixed", None, "ef" * 32]}, tf_checksum="12" * 32, scratch=False), 60)
         assert info.value.service == "jobserver" and "12" * 32 in str(info.value)
 
@@ -253,11 +254,11 @@ def test_a_normal_jobserver_answer_passes_through(monkeypatch: pytest.MonkeyPatc
         await asyncio.sleep(0.01)
         return {"result_checksum": "34" * 32, "kwargs": kwargs}
 
-    result = asyncio.run(upstream_fixes.watched_jobserver_run(answers, {}, tf_checksum="12" * 32, scratch=True))
+    result = asyncio.run(jobserver_wait.watched_jobserver_run(answers, {}, tf_checksum="12" * 32, scratch=True))
     assert result == {"result_checksum": "34" * 32, "kwargs": {"scratch": True}}
 
 
 def test_checksums_in_a_transformation_dict() -> None:
     a, b = "aa" * 32, "bb" * 32
     tf = {"__language__": "python", "a": ["mixed", None, a], "code": ("python", "module", b), "x": "not-hex"}
-    assert upstream_fixes.checksums_in(tf) == {a, b}
+    assert hashserver_buffers.checksums_in(tf) == {a, b}

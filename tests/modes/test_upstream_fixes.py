@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("seamless_transformer")
 
 from seamless_config import upstream_fixes  # noqa: E402
+from seamless_config.upstream_fixes import close_all_clients  # noqa: E402
 
 
 @pytest.fixture
@@ -29,11 +30,11 @@ def pristine() -> Iterator[Any]:
 def test_applied_on_the_affected_version_and_idempotent(pristine: Any) -> None:
     import importlib.metadata
 
-    if importlib.metadata.version("seamless-transformer") not in upstream_fixes.CLOSE_ALL_CLIENTS_AFFECTED:
+    if importlib.metadata.version("seamless-transformer") not in close_all_clients.AFFECTED:
         pytest.skip("installed seamless-transformer is not an affected version")
     first = {o.name: o for o in upstream_fixes.apply_all()}
     assert first["close-all-clients-after-sync-call"].applied
-    assert pristine._close_all_clients is upstream_fixes.close_calling_thread_clients
+    assert pristine._close_all_clients is close_all_clients.close_calling_thread_clients
     again = {o.name: o for o in upstream_fixes.apply_all()}
     assert again["close-all-clients-after-sync-call"].reason == "already applied"
 
@@ -43,7 +44,7 @@ def test_not_applied_on_other_versions(pristine: Any, monkeypatch: pytest.Monkey
     outcomes = {o.name: o for o in upstream_fixes.apply_all()}
     assert not outcomes["close-all-clients-after-sync-call"].applied
     assert "9.9.9" in outcomes["close-all-clients-after-sync-call"].reason
-    assert pristine._close_all_clients is not upstream_fixes.close_calling_thread_clients
+    assert pristine._close_all_clients is not close_all_clients.close_calling_thread_clients
 
 
 def test_not_applied_when_the_code_changed(pristine: Any) -> None:
@@ -74,7 +75,7 @@ def test_only_the_calling_threads_sessions_close() -> None:
         background = asyncio.run_coroutine_threadsafe(session(), loop).result(10)
         own_loop = asyncio.new_event_loop()
         own = own_loop.run_until_complete(session())
-        upstream_fixes.close_calling_thread_clients()
+        close_all_clients.close_calling_thread_clients()
         assert threading.current_thread() not in client._sessions
         assert client._sessions.get(thread) is background and not background.closed
         # What the published code does instead: the other thread's session is closed too.

@@ -189,7 +189,7 @@ def test_exclusive_queue_with_cores_runs_a_transformation(slurm_project_factory:
                                                           cores: int | None) -> None:
     """``exclusive: true`` + ``cores: 2``: the daskserver starts, the body runs in a SLURM job of 2 CPUs
     (the job asks for 'cores', not the whole node). With 0.3.2's parameters the wrapper refused to start,
-    and with seamless-remote 0.4.0's worker count the worker refused its setup (upstream_fixes.py).
+    and with seamless-remote 0.4.0's worker count the worker refused its setup (upstream_fixes/daskserver_exclusive.py).
     ``cores`` unset: the whole node (``--exclusive``; this node has 2 CPUs)."""
     proj = slurm_project_factory("excl", queues={"base": base_queue(cores=cores, exclusive=True, interactive=True)},
                                  default_queue="base")

@@ -110,10 +110,11 @@ def test_exclusive_workers_get_one_seamless_worker(monkeypatch: pytest.MonkeyPat
     import importlib.metadata
 
     from seamless_config import upstream_fixes
+    from seamless_config.upstream_fixes import daskserver_exclusive
 
     daskserver_remote = pytest.importorskip("seamless_remote.daskserver_remote")
     versions = (importlib.metadata.version("seamless-remote"), importlib.metadata.version("seamless-dask"))
-    affected = upstream_fixes.DASKSERVER_EXCLUSIVE_AFFECTED
+    affected = (daskserver_exclusive.AFFECTED, daskserver_exclusive.DASK_AFFECTED)
     if versions[0] not in affected[0] or versions[1] not in affected[1]:
         pytest.skip(f"seamless-remote / seamless-dask {versions} is not the affected pair")
     handle_class = daskserver_remote.DaskserverLaunchedHandle
@@ -123,7 +124,9 @@ def test_exclusive_workers_get_one_seamless_worker(monkeypatch: pytest.MonkeyPat
         self.cores = int(file_parameters.get("cores") or 1)
 
     monkeypatch.setattr(handle_class, "config", published_config)
-    fix = upstream_fixes._fix_daskserver_exclusive_workers
+    def fix() -> Any:
+        return upstream_fixes._apply_one(daskserver_exclusive.WORKAROUND)
+
     assert fix().applied
     assert fix().reason == "already applied"  # not wrapped twice
     handle = object.__new__(handle_class)
