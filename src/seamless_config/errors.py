@@ -10,7 +10,7 @@ Everything seamless-config raises is a ``ConfigurationError``::
         ├── UsageError                     an API call that cannot work in this state
         │                                  (remote clients already set; a sync call on the loop thread)
         ├── StalledRunError                a transformation waits for something that will never come;
-        │                                  .service (hashserver / jobserver), .url, .waited_for
+        │                                  .service (hashserver / jobserver / daskserver), .url, .waited_for
         └── OrchestrationError             bringing services up failed
             ├── ServiceError               one service; .service, .host, .log_path, .log_tail, .reason
             │   └── ConnectionFailedError  the SSH connection to a frontend failed
@@ -88,7 +88,7 @@ class UsageError(ConfigurationError):
 class StalledRunError(ConfigurationError):
     """A transformation waits on a service for something that will never come; the run fails instead.
 
-    ``service`` is the service that cannot deliver (``"hashserver"``, ``"jobserver"``), ``url`` where it
+    ``service`` is the service that cannot deliver (``"hashserver"``, ``"jobserver"``, ``"daskserver"``), ``url`` where it
     runs, ``waited_for`` what the run waited for (a buffer checksum, a job).
     """
 

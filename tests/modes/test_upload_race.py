@@ -262,3 +262,108 @@ def test_checksums_in_a_transformation_dict() -> None:
     a, b = "aa" * 32, "bb" * 32
     tf = {"__language__": "python", "a": ["mixed", None, a], "code": ("python", "module", b), "x": "not-hex"}
     assert hashserver_buffers.checksums_in(tf) == {a, b}
+
+
+def test_a_stored_buffer_promised_again_is_not_taken_for_a_lost_one(write_server: str) -> None:
+    """hashserver 1.1.0's /buffer-length says ``true`` for any promised buffer, stored or not."""
+    buf = _buffer("stored, then promised again")
+    cs = buf.get_checksum().hex()
+    request = urllib.request.Request(f"{write_server}/{cs}", data=bytes(buf.content), method="PUT")
+    assert urllib.request.urlopen(request, timeout=10).status in (200, 201)
+    _promise(write_server, cs)
+    lost = "ef" * 32
+    _promise(write_server, lost)
+    assert hashserver_buffers.stored_lengths(write_server, [cs, lost]) == [True, True]
+    assert hashserver_buffers.promised_not_stored(write_server, [cs, lost]) == [False, True]
+    watch = jobserver_wait.RunWatch("cd" * 32, frozenset({cs}), None)
+    assert [watch.check() for _ in range(jobserver_wait.WATCH_STRIKES + 1)] == [None] * (jobserver_wait.WATCH_STRIKES + 1)
+
+
+def test_the_dask_watch_fails_when_the_scheduler_is_gone_or_forgot_the_task() -> None:
+    from seamless_config.upstream_fixes import dask_wait
+
+    def gone() -> tuple[bool, str | None]:
+        return False, None
+
+    watch = dask_wait.DaskRunWatch("cd" * 32, frozenset(), "tcp://127.0.0.1:9", gone)
+    problems = [watch.check() for _ in range(jobserver_wait.WATCH_STRIKES)]
+    assert problems[:-1] == [None] * (jobserver_wait.WATCH_STRIKES - 1)
+    error = problems[-1]
+    assert isinstance(error, StalledRunError) and error.service == "daskserver"
+    assert error.url == "tcp://127.0.0.1:9" and "stopped answering" in str(error) and "cd" * 32 in str(error)
+
+    def forgot() -> tuple[bool, str | None]:
+        return True, None
+
+    watch = dask_wait.DaskRunWatch("cd" * 32, frozenset(), "tcp://127.0.0.1:9", forgot)
+    error = [watch.check() for _ in range(jobserver_wait.WATCH_STRIKES)][-1]
+    assert isinstance(error, StalledRunError) and error.service == "daskserver" and "no longer knows" in str(error)
+
+
+def test_the_dask_watch_waits_for_a_long_processing_task(write_server: str) -> None:
+    from seamless_config.upstream_fixes import dask_wait
+
+    buf = _buffer("stored input of a long task")
+    cs = buf.get_checksum().hex()
+    request = urllib.request.Request(f"{write_server}/{cs}", data=bytes(buf.content), method="PUT")
+    assert urllib.request.urlopen(request, timeout=10).status in (200, 201)
+
+    def processing() -> tuple[bool, str | None]:
+        return True, "processing"
+
+    watch = dask_wait.DaskRunWatch("cd" * 32, frozenset({cs}), "tcp://127.0.0.1:9", processing)
+    assert [watch.check() for _ in range(2 * jobserver_wait.WATCH_STRIKES)] == [None] * (2 * jobserver_wait.WATCH_STRIKES)
+
+
+def test_the_dask_fix_is_guarded_by_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    pytest.importorskip("seamless_dask")
+    from seamless_dask.transformation_mixin import TransformationDaskMixin
+
+    from seamless_config.upstream_fixes import dask_wait
+
+    outcomes = {o.name: o for o in upstream_fixes.apply_all()}
+    if importlib.metadata.version("seamless-dask") in dask_wait.AFFECTED:
+        assert outcomes["dask-wait-unbounded"].applied, outcomes["dask-wait-unbounded"]
+        assert getattr(TransformationDaskMixin._ensure_dask_futures, "_seamless_config_fix", False)
+        assert dask_wait._analysed(TransformationDaskMixin) is None
+    monkeypatch.setattr(upstream_fixes, "_version", lambda name: "9.9.9")
+    other = {o.name: o for o in upstream_fixes.apply_all()}
+    assert not other["dask-wait-unbounded"].applied and "9.9.9" in other["dask-wait-unbounded"].reason
+
+
+def test_the_watched_dask_result_passes_a_normal_answer_through_and_raises_on_a_fault(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from seamless_config.upstream_fixes import dask_wait
+
+    monkeypatch.setattr(jobserver_wait, "WATCH_INTERVAL", 0.01)
+    calls: list[float | None] = []
+
+    class Slow:
+        def done(self) -> bool:
+            return len(calls) > 3
+
+    def original(timeout: float | None = None) -> Any:
+        calls.append(timeout)
+        if len(calls) <= 3:
+            raise TimeoutError("slice")
+        return ("tf", "result", None)
+
+    class Quiet:
+        def check(self) -> None:
+            return None
+
+    cancelled: list[bool] = []
+    result = dask_wait.watched_result(Slow(), original, Quiet(), lambda: cancelled.append(True))
+    assert result() == ("tf", "result", None) and calls[:3] == [0.01] * 3 and not cancelled
+
+    class Faulty:
+        def check(self) -> StalledRunError:
+            return StalledRunError("lost", service="hashserver", url="http://x", waited_for="buffer y")
+
+    calls.clear()
+    result = dask_wait.watched_result(Slow(), original, Faulty(), lambda: cancelled.append(True))
+    with pytest.raises(StalledRunError):
+        result()
+    assert cancelled == [True]

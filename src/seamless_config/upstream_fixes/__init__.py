@@ -19,6 +19,8 @@ One module per workaround (its docstring says what and why):
     :mod:`.buffer_flush`: the dispatch flush lets in-flight uploads finish and verifies them.
 ``jobserver-wait-unbounded`` (seamless-remote 0.4.0)
     :mod:`.jobserver_wait`: the wait for a jobserver's answer is watched (:class:`~.jobserver_wait.RunWatch`).
+``dask-wait-unbounded`` (seamless-dask 0.4)
+    :mod:`.dask_wait`: the wait for a Dask result gets the same watch, plus the scheduler's.
 
 What they share, the hashserver checks (``/buffer-length``, re-upload, the
 write URLs, the checksums of a transformation dict), is in
@@ -75,16 +77,16 @@ def _version(distribution: str) -> str | None:
 
 def _workarounds() -> tuple[Workaround, ...]:
     # Imported here, not at the top: each module imports FixOutcome / Workaround from this one.
-    from . import buffer_flush, close_all_clients, daskserver_conda, daskserver_exclusive, jobserver_wait
+    from . import buffer_flush, close_all_clients, dask_wait, daskserver_conda, daskserver_exclusive, jobserver_wait
 
     return (close_all_clients.WORKAROUND, daskserver_conda.WORKAROUND, daskserver_exclusive.WORKAROUND,
-            buffer_flush.WORKAROUND, jobserver_wait.WORKAROUND)
+            buffer_flush.WORKAROUND, jobserver_wait.WORKAROUND, dask_wait.WORKAROUND)
 
 
 # The workarounds apply_all() tries, by name (a reproducer may drop some to show the published behaviour).
 _FIXES: tuple[str, ...] = ("close-all-clients-after-sync-call", "daskserver-requires-conda",
                            "daskserver-exclusive-worker-count", "flush-aborts-inflight-uploads",
-                           "jobserver-wait-unbounded")
+                           "jobserver-wait-unbounded", "dask-wait-unbounded")
 
 
 def _apply_one(workaround: Workaround) -> FixOutcome:

@@ -50,6 +50,32 @@ def stored_lengths(url: str, checksums: list[str], timeout: float | None = None)
     return result
 
 
+def present_now(url: str, checksums: list[str], timeout: float | None = None) -> list[bool]:
+    """The hashserver's ``/has-now`` answer: stored, or an upload of it in progress (promises not counted)."""
+    status, data = _request(url, "GET", "/has-now", body=json.dumps(checksums).encode(), timeout=timeout)
+    if status != 200:
+        raise OSError(f"GET {url}/has-now answered HTTP {status}")
+    result = json.loads(data)
+    if not isinstance(result, list) or len(result) != len(checksums):
+        raise OSError(f"GET {url}/has-now answered {data[:200]!r}")
+    return [bool(r) for r in result]
+
+
+def promised_not_stored(url: str, checksums: list[str], timeout: float | None = None) -> list[bool]:
+    """For each checksum: the hashserver was promised it, holds no copy and receives none (a lost upload).
+
+    hashserver 1.1.0's ``/buffer-length`` answers ``true`` for *every* promised buffer, also one it
+    already stores (a client that promises a buffer again and then skips the upload because the
+    hashserver has it leaves such a promise): ``/has-now`` tells the two apart.
+    """
+    lengths = stored_lengths(url, checksums, timeout)
+    promised = [cs for cs, length in zip(checksums, lengths) if length is True]
+    present = set()
+    if promised:
+        present = {cs for cs, here in zip(promised, present_now(url, promised, timeout)) if here}
+    return [length is True and cs not in present for cs, length in zip(checksums, lengths)]
+
+
 def is_stored(length: Any) -> bool:
     """Whether a ``/buffer-length`` answer means "stored" (a positive size, not ``true``)."""
     return isinstance(length, int) and not isinstance(length, bool) and length > 0

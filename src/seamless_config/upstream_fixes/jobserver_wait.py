@@ -31,7 +31,7 @@ NAME = "jobserver-wait-unbounded"
 # The seamless-remote versions whose wait for a jobserver's answer is bounded only by a 20-minute read timeout.
 AFFECTED = frozenset({"0.4.0"})
 
-WATCH_INTERVAL = 10.0  # seconds between two checks of a jobserver run
+WATCH_INTERVAL = 10.0  # seconds between two checks of a jobserver (or Dask, see dask_wait) run
 WATCH_STRIKES = 3  # checks in a row that must find the same fault before the run fails
 
 
@@ -83,12 +83,11 @@ class RunWatch:
         checksums = sorted(self.checksums)
         for url in hashserver_buffers.write_urls() if checksums else []:
             try:
-                lengths = hashserver_buffers.stored_lengths(url, checksums)
+                lost = hashserver_buffers.promised_not_stored(url, checksums)
             except (OSError, ValueError) as exc:
                 logger.debug("cannot check the buffers on %s: %s", url, exc)
                 continue
-            for cs, length in zip(checksums, lengths):
-                promised_only = length is True
+            for cs, promised_only in zip(checksums, lost):
                 if self._strike("promised:" + cs, promised_only) < 2:
                     continue
                 content = hashserver_buffers.local_buffer(cs)
