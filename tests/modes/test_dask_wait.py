@@ -48,7 +48,8 @@ LOST_INPUT = """
 
         buffer_remote.write_buffer = write_buffer
     if mode == "lost":
-        hashserver_buffers.local_buffer = lambda checksum: None  # this process no longer holds it
+        held = hashserver_buffers.local_buffer  # this process no longer holds the lost buffer (only that one)
+        hashserver_buffers.local_buffer = lambda checksum: None if checksum in dropped else held(checksum)
 
     @delayed
     def add(a, b, marker, salt):

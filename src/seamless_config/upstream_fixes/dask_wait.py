@@ -33,6 +33,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,8 +111,33 @@ class DaskRunWatch:
         return self.buffers.check_buffers("Dask worker")
 
 
-def _scheduler_task_state(future: Any) -> Callable[[], tuple[bool, str | None]]:
+class _FutureRef:
+    """A weak reference to a ``distributed.Future`` that the watched ``result()`` stored on it may hold.
+
+    (A strong one would make a cycle: the future would then be released, and its key on the
+    scheduler, only at the next garbage collection.)
+    """
+
+    def __init__(self, future: Any) -> None:
+        self._ref = weakref.ref(future)
+        self._class = type(future)
+
+    def get(self) -> Any:
+        future = self._ref()
+        if future is None:
+            raise RuntimeError("the Dask future was released while its result was awaited")
+        return future
+
+    def done(self) -> bool:
+        return bool(self.get().done())
+
+    def result(self, timeout: float | None = None) -> Any:
+        return self._class.result(self.get(), timeout)
+
+
+def _scheduler_task_state(ref: _FutureRef) -> Callable[[], tuple[bool, str | None]]:
     def task_state() -> tuple[bool, str | None]:
+        future = ref.get()
         client = future.client
         try:
             states = client.sync(client.scheduler.get_task_status, keys=[future.key],
@@ -159,13 +185,14 @@ def watched_result(future: Any, original: Callable[..., Any], watch: Any,
 def watch_futures(transformation: Any, seamless_client: Any, futures: Any) -> None:
     """Give ``futures.thin`` (a ``distributed.Future``) the watched ``result()`` (once)."""
     thin = getattr(futures, "thin", None)
-    if thin is None or getattr(thin.result, "_seamless_config_fix", False):
+    if thin is None or "result" in vars(thin):  # already watched (or someone else's result())
         return
     tf_hex = str(getattr(futures, "tf_checksum", None) or "")
     template = getattr(transformation, "_definition_payload_template", None)
     checksums = _hex_checksums(template) | ({tf_hex} if tf_hex else set())
+    ref = _FutureRef(thin)
     watch = DaskRunWatch(tf_hex or "(not yet known)", frozenset(checksums), _scheduler_address(thin),
-                         _scheduler_task_state(thin))
+                         _scheduler_task_state(ref))
 
     def cancel() -> None:
         if not tf_hex:
@@ -175,7 +202,7 @@ def watch_futures(transformation: Any, seamless_client: Any, futures: Any) -> No
         except Exception as exc:  # the run fails with our reason either way
             logger.warning("cancelling transformation %s on the daskserver failed: %r", tf_hex, exc)
 
-    thin.result = watched_result(thin, thin.result, watch, cancel)
+    thin.result = watched_result(ref, ref.result, watch, cancel)
 
 
 def _analysed(mixin: Any) -> str | None:
