@@ -13,33 +13,22 @@ from __future__ import annotations
 from typing import Any
 
 from . import FixOutcome, Workaround
+from .daskserver_handle import after_handle_config
 
 NAME = "daskserver-requires-conda"
 # The seamless-remote versions whose daskserver handle asserts that the queue names a conda environment.
 AFFECTED = frozenset({"0.4.0"})
 
 
+def _no_conda_is_empty(handle: Any) -> None:
+    launch_config = getattr(handle, "launch_config", None)
+    if isinstance(launch_config, dict) and launch_config.get("conda") is None:
+        launch_config["conda"] = ""  # remote-http-launcher: "" and None both mean "no conda"
+
+
 def apply(version: str) -> FixOutcome:
-    try:
-        from seamless_remote import daskserver_remote
-    except ImportError as exc:  # seamless-dask's dependencies are optional
-        return FixOutcome(NAME, False, f"cannot import seamless_remote.daskserver_remote: {exc}")
-    handle_class: Any = getattr(daskserver_remote, "DaskserverLaunchedHandle", None)
-    original: Any = getattr(handle_class, "config", None)
-    if original is None:
-        return FixOutcome(NAME, False, "DaskserverLaunchedHandle.config not found")
-    if getattr(original, "_seamless_config_fix", False):
-        return FixOutcome(NAME, True, "already applied")
-
-    def config(self: Any, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        launch_config = getattr(self, "launch_config", None)
-        if isinstance(launch_config, dict) and launch_config.get("conda") is None:
-            launch_config["conda"] = ""  # remote-http-launcher: "" and None both mean "no conda"
-
-    config._seamless_config_fix = True  # type: ignore[attr-defined]
-    handle_class.config = config
-    return FixOutcome(NAME, True, f"seamless-remote {version}: a queue without conda launches without conda")
+    return after_handle_config(
+        NAME, _no_conda_is_empty, f"seamless-remote {version}: a queue without conda launches without conda")
 
 
 WORKAROUND = Workaround(NAME, "seamless-remote", AFFECTED, apply)

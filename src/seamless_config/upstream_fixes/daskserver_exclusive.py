@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import FixOutcome, Workaround
+from .daskserver_handle import after_handle_config
 
 NAME = "daskserver-exclusive-worker-count"
 # The seamless-remote / seamless-dask versions whose worker count for an exclusive queue disagree.
@@ -26,31 +27,17 @@ AFFECTED = frozenset({"0.4.0"})
 DASK_AFFECTED = frozenset({"0.4"})
 
 
+def _one_seamless_worker_if_exclusive(handle: Any) -> None:
+    launch_config = getattr(handle, "launch_config", None)
+    file_parameters = launch_config.get("file_parameters") if isinstance(launch_config, dict) else None
+    if isinstance(file_parameters, dict) and file_parameters.get("exclusive") is True:
+        handle.cores = 1  # the wrapper's exclusive workers have one thread: one Seamless worker each
+
+
 def apply(version: str) -> FixOutcome:
-    try:
-        from seamless_remote import daskserver_remote
-    except ImportError as exc:  # seamless-dask's dependencies are optional
-        return FixOutcome(NAME, False, f"cannot import seamless_remote.daskserver_remote: {exc}")
-    handle_class: Any = getattr(daskserver_remote, "DaskserverLaunchedHandle", None)
-    original: Any = getattr(handle_class, "config", None)
-    if original is None:
-        return FixOutcome(NAME, False, "DaskserverLaunchedHandle.config not found")
-    if getattr(original, "_seamless_config_exclusive_fix", False):
-        return FixOutcome(NAME, True, "already applied")
-
-    def config(self: Any, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        launch_config = getattr(self, "launch_config", None)
-        file_parameters = launch_config.get("file_parameters") if isinstance(launch_config, dict) else None
-        if isinstance(file_parameters, dict) and file_parameters.get("exclusive") is True:
-            self.cores = 1  # the wrapper's exclusive workers have one thread: one Seamless worker each
-
-    config._seamless_config_exclusive_fix = True  # type: ignore[attr-defined]
-    # keep the marker of the wrapped fix, so that applying both again wraps neither twice
-    config._seamless_config_fix = getattr(original, "_seamless_config_fix", False)  # type: ignore[attr-defined]
-    handle_class.config = config
-    return FixOutcome(NAME, True, f"seamless-remote {version} / seamless-dask 0.4: "
-                                  "an exclusive queue's workers get one Seamless worker each")
+    return after_handle_config(
+        NAME, _one_seamless_worker_if_exclusive,
+        f"seamless-remote {version} / seamless-dask 0.4: an exclusive queue's workers get one Seamless worker each")
 
 
 WORKAROUND = Workaround(NAME, "seamless-remote", AFFECTED, apply, also=(("seamless-dask", DASK_AFFECTED),))
