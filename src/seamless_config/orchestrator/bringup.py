@@ -25,6 +25,8 @@ from .report import Report, ServiceOutcome, ServicesUnavailable
 
 if TYPE_CHECKING:  # the runner (anyio) and the background loop (asyncio) are imported when a bring-up runs:
     # seamless-init's warm path (prepare + warm_report) needs neither
+    from collections.abc import Awaitable, Callable
+
     from ..core.resolved import ResolvedConfig
     from .runner import PlanRun, Progress
 
@@ -84,6 +86,30 @@ def _checked(report: Report, budget: Timeout) -> Report:
     raise ServicesUnavailable(report)
 
 
+def _stage(
+    config: ResolvedConfig, progress: Progress | None, timeout: Timeout | float | Any
+) -> tuple[Timeout, PlanRun, Callable[[], Awaitable[Report]]] | None:
+    """The plan's run and the coroutine function that executes it on the background loop; None if
+    there is nothing to bring up (what ``bring_up`` and ``bring_up_sync`` share)."""
+    from .loop import RUNNER
+    from .runner import PlanRun
+
+    plan = prepare(config)
+    if not plan:
+        return None
+    budget = Timeout.of(timeout)
+    run = PlanRun(plan, progress=progress, budget=budget)
+
+    async def go() -> Report:
+        return await execute(plan, pool=await RUNNER.pool(), run=run)
+
+    return budget, run, go
+
+
+def _timed_out(budget: Timeout, run: PlanRun) -> BringUpTimeout:
+    return BringUpTimeout(budget.total, run.report(f"the deadline of {budget.total:g}s passed"))
+
+
 async def bring_up(
     config: ResolvedConfig, *, progress: Progress | None = None, timeout: Timeout | float | Any = USE_DEFAULT
 ) -> Report:
@@ -95,21 +121,15 @@ async def bring_up(
     import anyio
 
     from .loop import RUNNER
-    from .runner import PlanRun
 
-    plan = prepare(config)
-    if not plan:
+    staged = _stage(config, progress, timeout)
+    if staged is None:
         return Report()
-    budget = Timeout.of(timeout)
-    run = PlanRun(plan, progress=progress, budget=budget)
-
-    async def go() -> Report:
-        return await execute(plan, pool=await RUNNER.pool(), run=run)
-
+    budget, run, go = staged
     with anyio.move_on_after(budget.sync_wait) as scope:
         report = await RUNNER.arun(go)
     if scope.cancelled_caught:
-        raise BringUpTimeout(budget.total, run.report(f"the deadline of {budget.total:g}s passed"))
+        raise _timed_out(budget, run) from None
     return _checked(report, budget)
 
 
@@ -118,19 +138,13 @@ def bring_up_sync(
 ) -> Report:
     """``bring_up`` for synchronous callers (also from inside a running event loop)."""
     from .loop import RUNNER
-    from .runner import PlanRun
 
-    plan = prepare(config)
-    if not plan:
+    staged = _stage(config, progress, timeout)
+    if staged is None:
         return Report()
-    budget = Timeout.of(timeout)
-    run = PlanRun(plan, progress=progress, budget=budget)
-
-    async def go() -> Report:
-        return await execute(plan, pool=await RUNNER.pool(), run=run)
-
+    budget, run, go = staged
     try:
         report = RUNNER.run(go, timeout=budget.sync_wait)
     except BringUpTimeout:
-        raise BringUpTimeout(budget.total, run.report(f"the deadline of {budget.total:g}s passed")) from None
+        raise _timed_out(budget, run) from None
     return _checked(report, budget)
